@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// `make install DESTDIR=…` writes exactly the files a deployment needs; `make uninstall` leaves state and settings.
+@Suite(.timeLimit(.minutes(1)))
+struct OperationsInstallTests {
+    /// Every file `make install` writes with PREFIX=/usr/local, and its mode.
+    static let expectedFiles: [String: Int] = [
+        "/usr/local/bin/taskd-fcgi": 0o755,
+        "/usr/local/bin/taskd-ws": 0o755,
+        "/usr/local/bin/taskctl": 0o755,
+        "/usr/local/lib/systemd/system/taskd-fcgi.socket": 0o644,
+        "/usr/local/lib/systemd/system/taskd-fcgi.service": 0o644,
+        "/usr/local/lib/systemd/system/taskd-ws.service": 0o644,
+        "/usr/local/lib/systemd/system/taskd.target": 0o644,
+        "/usr/local/lib/sysusers.d/taskd.conf": 0o644,
+        "/usr/local/lib/tmpfiles.d/taskd.conf": 0o644,
+        "/usr/local/share/taskd/taskd.env.example": 0o644,
+        "/usr/local/share/doc/taskd/deploying.md": 0o644,
+        "/etc/taskd/taskd.env": 0o644,
+    ]
+
+    @Test func installWritesEveryFileAndNothingElse() async throws {
+        let root = try OperationsCommand.temporaryDirectory("install")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let result = try await OperationsInstall.run(destination: root)
+        #expect(result.status == 0, "\(result)")
+
+        let installed = try Self.files(under: root)
+        #expect(Set(installed.keys) == Set(Self.expectedFiles.keys), "installed: \(installed.keys.sorted())")
+        for (path, mode) in Self.expectedFiles {
+            #expect(installed[path] == mode, "\(path) has mode \(String(installed[path] ?? 0, radix: 8))")
+        }
+        for binary in ["taskd-fcgi", "taskd-ws", "taskctl"] {
+            let source = try Data(contentsOf: URL(fileURLWithPath: OperationsCommand.binDirectory + "/" + binary))
+            let copy = try Data(contentsOf: URL(fileURLWithPath: root + "/usr/local/bin/" + binary))
+            #expect(source == copy, "\(binary) is not the built binary")
+        }
+        let template = try String(
+            contentsOfFile: OperationsCommand.packageRoot + "/systemd/taskd.env.example", encoding: .utf8)
+        #expect(try String(contentsOfFile: root + "/etc/taskd/taskd.env", encoding: .utf8) == template)
+    }
+
+    @Test func reinstallKeepsTheOperatorsEnvironmentFile() async throws {
+        let root = try OperationsCommand.temporaryDirectory("reinstall")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try await OperationsInstall.run(destination: root).status == 0)
+        let edited = "TASKD_SLOTS=3\n"
+        try edited.write(toFile: root + "/etc/taskd/taskd.env", atomically: true, encoding: .utf8)
+        let again = try await OperationsInstall.run(destination: root)
+        #expect(again.status == 0, "\(again)")
+        #expect(try String(contentsOfFile: root + "/etc/taskd/taskd.env", encoding: .utf8) == edited)
+    }
+
+    @Test func uninstallLeavesStateKeysAndSettings() async throws {
+        let root = try OperationsCommand.temporaryDirectory("uninstall")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try await OperationsInstall.run(destination: root).status == 0)
+        let state = root + "/var/lib/taskd"
+        try FileManager.default.createDirectory(atPath: state + "/workspaces", withIntermediateDirectories: true)
+        try "{}".write(toFile: state + "/keys.json", atomically: true, encoding: .utf8)
+        try "".write(toFile: state + "/changes.log", atomically: true, encoding: .utf8)
+
+        let result = try await OperationsInstall.run(destination: root, target: "uninstall")
+        #expect(result.status == 0, "\(result)")
+        let left = try Self.files(under: root)
+        #expect(
+            Set(left.keys) == ["/etc/taskd/taskd.env", "/var/lib/taskd/keys.json", "/var/lib/taskd/changes.log"],
+            "left: \(left.keys.sorted())")
+        #expect(FileManager.default.fileExists(atPath: state + "/workspaces"))
+    }
+
+    /// Regular files under `root` (paths relative to it, with a leading `/`) and their permission bits.
+    static func files(under root: String) throws -> [String: Int] {
+        var files: [String: Int] = [:]
+        let manager = FileManager.default
+        guard let enumerator = manager.enumerator(atPath: root) else { return files }
+        for case let relative as String in enumerator {
+            let attributes = try manager.attributesOfItem(atPath: root + "/" + relative)
+            guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            files["/" + relative] = (attributes[.posixPermissions] as? Int) ?? -1
+        }
+        return files
+    }
+}
