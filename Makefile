@@ -64,6 +64,17 @@ install:
 	install -m 0644 systemd/tmpfiles.d/taskd.conf "$(DESTDIR)$(TMPFILESDIR)/taskd.conf"
 	install -m 0644 systemd/taskd.env.example "$(DESTDIR)$(DATADIR)/taskd.env.example"
 	install -m 0644 docs/deploying.md "$(DESTDIR)$(DOCDIR)/deploying.md"
+	test ! -f openapi/openapi.yaml || install -m 0644 openapi/openapi.yaml "$(DESTDIR)$(DATADIR)/openapi.yaml"
+	# nginx: the locations are taskd's own and always replaced; the site is the operator's (server_name, TLS), so
+	# it is written once, with a pristine copy kept in DATADIR/nginx for comparison after upgrades.
+	install -d -m 0755 "$(DESTDIR)$(NGINXDIR)/sites-available" "$(DESTDIR)$(DATADIR)/nginx"
+	install -m 0644 nginx/taskd-locations.conf "$(DESTDIR)$(NGINXDIR)/taskd-locations.conf"
+	sed -e 's|/etc/nginx/taskd-locations.conf|$(NGINXDIR)/taskd-locations.conf|' \
+		-e 's|set $$taskd_openapi_root /usr/share/taskd;|set $$taskd_openapi_root $(DATADIR);|' \
+		nginx/taskd.conf > "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
+	chmod 0644 "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
+	test -e "$(DESTDIR)$(NGINXDIR)/sites-available/taskd" || \
+		install -m 0644 "$(DESTDIR)$(DATADIR)/nginx/taskd.conf" "$(DESTDIR)$(NGINXDIR)/sites-available/taskd"
 	# The env file is the operator's: written once, never overwritten.
 	install -d -m 0755 "$(DESTDIR)$(SYSCONFDIR)/taskd"
 	test -e "$(DESTDIR)$(SYSCONFDIR)/taskd/taskd.env" || \
@@ -75,4 +86,5 @@ uninstall:
 	for unit in $(TASKD_UNITS); do rm -f "$(DESTDIR)$(UNITDIR)/$$unit"; done
 	rm -f "$(DESTDIR)$(SYSUSERSDIR)/taskd.conf" "$(DESTDIR)$(TMPFILESDIR)/taskd.conf"
 	rm -rf "$(DESTDIR)$(DATADIR)" "$(DESTDIR)$(DOCDIR)"
-	@echo "Left in place: /var/lib/taskd (state and keys), $(SYSCONFDIR)/taskd/taskd.env and the nginx site file." >&2
+	rm -f "$(DESTDIR)$(NGINXDIR)/taskd-locations.conf"
+	@echo "Left in place: /var/lib/taskd (state and keys), $(SYSCONFDIR)/taskd/taskd.env and $(NGINXDIR)/sites-available/taskd." >&2

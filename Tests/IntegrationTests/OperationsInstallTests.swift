@@ -5,7 +5,15 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct OperationsInstallTests {
     /// Every file `make install` writes with PREFIX=/usr/local, and its mode.
-    static let expectedFiles: [String: Int] = [
+    static var expectedFiles: [String: Int] {
+        var files = fixedFiles
+        if FileManager.default.fileExists(atPath: OperationsCommand.packageRoot + "/openapi/openapi.yaml") {
+            files["/usr/local/share/taskd/openapi.yaml"] = 0o644
+        }
+        return files
+    }
+
+    static let fixedFiles: [String: Int] = [
         "/usr/local/bin/taskd-fcgi": 0o755,
         "/usr/local/bin/taskd-ws": 0o755,
         "/usr/local/bin/taskctl": 0o755,
@@ -17,7 +25,10 @@ struct OperationsInstallTests {
         "/usr/local/lib/tmpfiles.d/taskd.conf": 0o644,
         "/usr/local/share/taskd/taskd.env.example": 0o644,
         "/usr/local/share/doc/taskd/deploying.md": 0o644,
+        "/usr/local/share/taskd/nginx/taskd.conf": 0o644,
         "/etc/taskd/taskd.env": 0o644,
+        "/etc/nginx/taskd-locations.conf": 0o644,
+        "/etc/nginx/sites-available/taskd": 0o644,
     ]
 
     @Test func installWritesEveryFileAndNothingElse() async throws {
@@ -39,17 +50,22 @@ struct OperationsInstallTests {
         let template = try String(
             contentsOfFile: OperationsCommand.packageRoot + "/systemd/taskd.env.example", encoding: .utf8)
         #expect(try String(contentsOfFile: root + "/etc/taskd/taskd.env", encoding: .utf8) == template)
+        let site = try String(contentsOfFile: root + "/etc/nginx/sites-available/taskd", encoding: .utf8)
+        #expect(site.contains("include /etc/nginx/taskd-locations.conf;"))
+        #expect(site.contains("set $taskd_openapi_root /usr/local/share/taskd;"))
     }
 
-    @Test func reinstallKeepsTheOperatorsEnvironmentFile() async throws {
+    @Test func reinstallKeepsTheOperatorsEnvironmentFileAndSite() async throws {
         let root = try OperationsCommand.temporaryDirectory("reinstall")
         defer { try? FileManager.default.removeItem(atPath: root) }
         #expect(try await OperationsInstall.run(destination: root).status == 0)
         let edited = "TASKD_SLOTS=3\n"
         try edited.write(toFile: root + "/etc/taskd/taskd.env", atomically: true, encoding: .utf8)
+        try edited.write(toFile: root + "/etc/nginx/sites-available/taskd", atomically: true, encoding: .utf8)
         let again = try await OperationsInstall.run(destination: root)
         #expect(again.status == 0, "\(again)")
         #expect(try String(contentsOfFile: root + "/etc/taskd/taskd.env", encoding: .utf8) == edited)
+        #expect(try String(contentsOfFile: root + "/etc/nginx/sites-available/taskd", encoding: .utf8) == edited)
     }
 
     @Test func uninstallLeavesStateKeysAndSettings() async throws {
@@ -65,7 +81,10 @@ struct OperationsInstallTests {
         #expect(result.status == 0, "\(result)")
         let left = try Self.files(under: root)
         #expect(
-            Set(left.keys) == ["/etc/taskd/taskd.env", "/var/lib/taskd/keys.json", "/var/lib/taskd/changes.log"],
+            Set(left.keys) == [
+                "/etc/taskd/taskd.env", "/etc/nginx/sites-available/taskd", "/var/lib/taskd/keys.json",
+                "/var/lib/taskd/changes.log",
+            ],
             "left: \(left.keys.sorted())")
         #expect(FileManager.default.fileExists(atPath: state + "/workspaces"))
     }
