@@ -89,6 +89,44 @@ struct OperationsInstallTests {
         #expect(FileManager.default.fileExists(atPath: state + "/workspaces"))
     }
 
+    /// The installed sysusers.d and tmpfiles.d files, applied to the tree as systemd applies them at boot, create the
+    /// service user, a private state directory and a socket directory nginx's group can enter.
+    @Test func installedUserAndDirectoriesAreCreatedAsSpecified() async throws {
+        let sysusers = try #require(OperationsCommand.which("systemd-sysusers"), "systemd-sysusers is not installed")
+        let tmpfiles = try #require(OperationsCommand.which("systemd-tmpfiles"), "systemd-tmpfiles is not installed")
+        let root = try OperationsCommand.temporaryDirectory("sysusers")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(try await OperationsInstall.run(destination: root).status == 0)
+        // The host's accounts (www-data among them) as the base the new user is added to.
+        for file in ["passwd", "group"] {
+            try FileManager.default.copyItem(atPath: "/etc/" + file, toPath: root + "/etc/" + file)
+        }
+        let users = try await OperationsCommand.run(sysusers, ["--root=\(root)", "taskd.conf"])
+        #expect(users.status == 0, "\(users)")
+        let directories = try await OperationsCommand.run(tmpfiles, ["--root=\(root)", "--create", "taskd.conf"])
+        #expect(directories.status == 0, "\(directories)")
+
+        let passwd = try String(contentsOfFile: root + "/etc/passwd", encoding: .utf8)
+        let entry = try #require(passwd.split(separator: "\n").first { $0.hasPrefix("taskd:") }, "\(passwd)")
+        let fields = entry.split(separator: ":", omittingEmptySubsequences: false)
+        try #require(fields.count == 7, "\(entry)")
+        let uid = try #require(Int(fields[2]), "\(entry)")
+        #expect(uid != 0 && fields[6] == "/usr/sbin/nologin", "\(entry)")
+        let group = try String(contentsOfFile: root + "/etc/group", encoding: .utf8)
+        let webGroup = try #require(
+            group.split(separator: "\n").first { $0.hasPrefix("www-data:") }.flatMap {
+                Int($0.split(separator: ":", omittingEmptySubsequences: false)[2])
+            }, "no www-data group on this machine")
+
+        let state = try FileManager.default.attributesOfItem(atPath: root + "/var/lib/taskd")
+        #expect(state[.posixPermissions] as? Int == 0o700)
+        #expect((state[.ownerAccountID] as? NSNumber)?.intValue == uid)
+        var info = stat()
+        #expect(stat(root + "/run/taskd", &info) == 0)
+        #expect(info.st_mode & 0o7777 == 0o2750, "mode \(String(info.st_mode & 0o7777, radix: 8))")
+        #expect(Int(info.st_uid) == uid && Int(info.st_gid) == webGroup)
+    }
+
     /// Regular files under `root` (paths relative to it, with a leading `/`) and their permission bits.
     static func files(under root: String) throws -> [String: Int] {
         var files: [String: Int] = [:]
