@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "taskd-fcgi", targets: ["TaskdFastCGI"]),
         .executable(name: "taskd-ws", targets: ["TaskdWebSocket"]),
         .executable(name: "taskctl", targets: ["TaskCtl"]),
+        // Test helper for TaskStoreTests' multi-process tests; never installed.
+        .executable(name: "taskd-store-probe", targets: ["TaskStoreProbe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -31,6 +33,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .executableTarget(
+            name: "TaskStoreProbe",
+            dependencies: ["TaskCore", "TaskStore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "TaskAPI",
@@ -76,7 +82,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TaskCoreTests", dependencies: ["TaskCore"]),
-        .testTarget(name: "TaskStoreTests", dependencies: ["TaskStore", "TaskCore"]),
+        .testTarget(
+            name: "TaskStoreTests",
+            dependencies: ["TaskStore", "TaskCore", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "TaskAPITests",
             dependencies: ["TaskAPI", "TaskStore", "TaskCore", .product(name: "Logging", package: "swift-log")]

@@ -1,0 +1,36 @@
+import Glibc
+
+/// Replaces files so that a reader sees either the old or the new contents, and the new ones survive a crash once
+/// `write` returns: temporary file, fsync, rename over the target, fsync the directory.
+enum AtomicFile {
+    /// `temporary` must be in the same directory as `path`, and the caller must hold the lock that guards `path`
+    /// (so no one else writes the same temporary file). A temporary file left by a crash is simply truncated.
+    static func write(_ bytes: [UInt8], to path: String, temporary: String, mode: mode_t = 0o600) throws(StoreError) {
+        let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        do {
+            // The mode given to open is filtered by the umask; secrets must end up exactly 0600.
+            try Syscall.fchmod(fd, mode, path: temporary)
+            try Syscall.writeAll(fd, bytes, path: temporary)
+            try Syscall.fsync(fd, path: temporary)
+        } catch {
+            Syscall.close(fd)
+            Syscall.unlinkIfExists(temporary)
+            throw error
+        }
+        Syscall.close(fd)
+        do {
+            try Syscall.rename(temporary, to: path)
+        } catch {
+            Syscall.unlinkIfExists(temporary)
+            throw error
+        }
+        try Syscall.fsyncDirectory(Syscall.parentDirectory(of: path))
+    }
+
+    /// The whole file; `nil` when it does not exist.
+    static func read(_ path: String) throws(StoreError) -> [UInt8]? {
+        guard let fd = try Syscall.openIfExists(path, O_RDONLY) else { return nil }
+        defer { Syscall.close(fd) }
+        return try Syscall.readToEnd(fd, path: path)
+    }
+}

@@ -1,0 +1,8 @@
+/// What a `ChangeLogFollower` reports.
+public enum FollowerEvent: Hashable, Sendable {
+    /// The next record of the log.
+    case change(ChangeRecord)
+    /// Records may have been missed (the log was rotated twice, truncated, or held a damaged line): re-read every
+    /// workspace you hold. Records after a reset may repeat what the re-read shows; skip those by sequence.
+    case reset
+}

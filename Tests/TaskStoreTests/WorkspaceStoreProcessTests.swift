@@ -1,0 +1,129 @@
+import Foundation
+import TaskCore
+import Testing
+
+@testable import TaskStore
+
+/// Many OS processes writing one state directory, and writers killed mid-update, through `taskd-store-probe`.
+@Suite(.serialized) struct WorkspaceStoreProcessTests {
+    /// The probe executable, built next to the test bundle by `swift build --build-tests`.
+    static func probePath() throws -> String {
+        var candidates: [String] = []
+        if let explicit = ProcessInfo.processInfo.environment["TASKD_STORE_PROBE"] { candidates.append(explicit) }
+        for start in [Bundle.main.executablePath, CommandLine.arguments.first, Bundle.main.bundlePath].compactMap({ $0 }) {
+            var directory = URL(fileURLWithPath: start).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0..<3 {
+                candidates.append(directory.appendingPathComponent("taskd-store-probe").path)
+                directory = directory.deletingLastPathComponent()
+            }
+        }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ProbeError.notFound(candidates)
+        }
+        return found
+    }
+
+    enum ProbeError: Error {
+        case notFound([String])
+        case failed(status: Int32, stderr: String)
+    }
+
+    final class Probe {
+        let process = Process()
+        let output = Pipe()
+        let errors = Pipe()
+
+        init(_ arguments: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: try WorkspaceStoreProcessTests.probePath())
+            process.arguments = arguments
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+        }
+
+        /// Every complete line the probe wrote, read until it exits.
+        func acknowledgedIDs() -> [Int64] {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let text = String(decoding: data, as: UTF8.self)
+            // A line is acknowledged only once its line break was written.
+            let complete = text.hasSuffix("\n") ? text : String(text[..<(text.lastIndex(of: "\n") ?? text.startIndex)])
+            return complete.split(separator: "\n").compactMap { Int64($0) }
+        }
+
+        func errorText() -> String {
+            String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func eightProcessesCreatingInOneWorkspaceLoseAndDoubleNothing() throws {
+        let directory = try TemporaryDirectory()
+        let probes = try (0..<8).map { _ in try Probe(["create", directory.path, "acme", "shared", "250"]) }
+        var acknowledged: [Int64] = []
+        for probe in probes {
+            acknowledged += probe.acknowledgedIDs()
+            #expect(probe.process.terminationStatus == 0, "\(probe.errorText())")
+        }
+        #expect(acknowledged.sorted() == Array(1...2000))
+        let state = try Fixtures.store(directory).read(Fixtures.key("acme", "shared"))
+        #expect(state.tasks.map(\.id.rawValue) == Array(1...2000))
+        #expect(state.nextID == 2001 && state.sequence == 2000)
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func eightProcessesInEightWorkspacesLoseAndDoubleNothing() throws {
+        let directory = try TemporaryDirectory()
+        let probes = try (0..<8).map { index in try Probe(["create", directory.path, "acme", "w\(index)", "250"]) }
+        for probe in probes {
+            let ids = probe.acknowledgedIDs()
+            #expect(probe.process.terminationStatus == 0, "\(probe.errorText())")
+            #expect(ids == Array(1...250))
+        }
+        let store = try Fixtures.store(directory)
+        for index in 0..<8 {
+            let state = try store.read(Fixtures.key("acme", "w\(index)"))
+            #expect(state.tasks.map(\.id.rawValue) == Array(1...250))
+        }
+        // Every change was logged once, in commit order per workspace.
+        let log = try String(contentsOfFile: directory.path + "/changes.log", encoding: .utf8)
+        let records = try log.split(separator: "\n").map { try WireFormat.decode(ChangeRecord.self, from: Array($0.utf8)) }
+        #expect(records.count == 2000)
+        for index in 0..<8 {
+            let key = try Fixtures.key("acme", "w\(index)")
+            #expect(records.filter { $0.key == key }.map(\.sequence) == Array(1...250))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func writersKilledAtRandomMomentsNeverCorruptOrLoseAcknowledgedCreates() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        var generator = SystemRandomNumberGenerator()
+        let started = ContinuousClock.now
+        var acknowledgedTotal = 0
+        for round in 0..<200 {
+            // A fresh workspace every 40 rounds keeps documents small, so rounds stay fast.
+            let key = try Fixtures.key("acme", "kill\(round / 40)")
+            let probe = try Probe(["create", directory.path, "acme", key.workspace.rawValue, "100000"])
+            usleep(UInt32.random(in: 1_000..<40_000, using: &generator))
+            kill(probe.process.processIdentifier, SIGKILL)
+            let acknowledged = probe.acknowledgedIDs()
+            acknowledgedTotal += acknowledged.count
+            let state: WorkspaceState
+            do {
+                state = try store.read(key)
+            } catch {
+                Issue.record("round \(round): the document does not parse: \(error)")
+                return
+            }
+            let stored = Set(state.tasks.map(\.id.rawValue))
+            let lost = acknowledged.filter { !stored.contains($0) }
+            #expect(lost.isEmpty, "round \(round): acknowledged but missing: \(lost)")
+            #expect(state.tasks.map(\.id.rawValue) == Array(1..<state.nextID))
+            if !lost.isEmpty { return }
+        }
+        #expect(acknowledgedTotal > 0)
+        #expect(ContinuousClock.now - started < .seconds(90))
+    }
+}

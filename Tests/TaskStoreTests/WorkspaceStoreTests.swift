@@ -1,0 +1,157 @@
+import Foundation
+import TaskCore
+import Testing
+
+@testable import TaskStore
+
+@Suite struct WorkspaceStoreTests {
+    @Test func readingAnUnusedWorkspaceGivesEmptyAndCreatesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        #expect(try store.read(key) == .empty)
+        #expect(try store.tenants().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: store.workspaceDirectory(key)))
+    }
+
+    @Test func createsAreStoredAndNumberedFromOne() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let first = try Fixtures.create(in: store, key)
+        let second = try Fixtures.create(in: store, key)
+        #expect(first.rawValue == 1 && second.rawValue == 2)
+        let state = try store.read(key)
+        #expect(state.tasks.map(\.id.rawValue) == [1, 2])
+        #expect(state.nextID == 3 && state.sequence == 2)
+        // A second store on the same directory (another process) sees the same document.
+        #expect(try Fixtures.store(directory).read(key) == state)
+    }
+
+    @Test func documentIsSortedJSONReadableByJq() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        try Fixtures.create(in: store, key, name: "a/b \"quoted\"")
+        let text = try String(contentsOfFile: store.documentPath(key), encoding: .utf8)
+        #expect(text.hasPrefix(#"{"as_of":"#))
+        #expect(text.hasSuffix("}\n"))
+        #expect(text.contains(#""name":"a/b \"quoted\"""#))
+        let attributes = try FileManager.default.attributesOfItem(atPath: store.documentPath(key))
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test func anErrorFromTheBodyWritesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let missing = try #require(TaskID(rawValue: 7))
+        #expect(throws: TaskError.notFound(missing)) {
+            try store.update(key) { state -> StoreUpdate<Void> in throw TaskError.notFound(missing) }
+        }
+        #expect(!FileManager.default.fileExists(atPath: store.workspaceDirectory(key)))
+        try Fixtures.create(in: store, key)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key)))
+        #expect(throws: TaskError.notFound(missing)) {
+            try store.update(key) { state -> StoreUpdate<Void> in
+                state.tasks.removeAll()
+                throw TaskError.notFound(missing)
+            }
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key))) == before)
+    }
+
+    @Test func aBodyWithoutChangeWritesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let answer = try store.update(key) { state in StoreUpdate(change: nil, result: 42) }
+        #expect(answer == 42)
+        #expect(!FileManager.default.fileExists(atPath: store.workspaceDirectory(key)))
+        try Fixtures.create(in: store, key)
+        let state = try store.read(key)
+        _ = try store.update(key) { state in
+            state.nextID = 99
+            return StoreUpdate(change: nil, result: ())
+        }
+        #expect(try store.read(key) == state)
+    }
+
+    @Test func theWorkspaceLimitStopsOnlyNewWorkspaces() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory, maxWorkspaces: 2)
+        try Fixtures.create(in: store, Fixtures.key("acme", "one"))
+        try Fixtures.create(in: store, Fixtures.key("acme", "two"))
+        #expect(throws: StoreError.workspaceLimitReached(limit: 2)) {
+            try Fixtures.create(in: store, Fixtures.key("acme", "three"))
+        }
+        // Existing workspaces stay writable, reading a new one is fine, and other tenants have their own count.
+        try Fixtures.create(in: store, Fixtures.key("acme", "one"))
+        #expect(try store.read(Fixtures.key("acme", "three")) == .empty)
+        try Fixtures.create(in: store, Fixtures.key("other", "three"))
+        #expect(try store.workspaces(of: TenantID(parsing: "acme")).map(\.rawValue) == ["one", "two"])
+    }
+
+    @Test func theWorkspaceLimitHoldsUnderConcurrentCreators() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory, maxWorkspaces: 5)
+        let successes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                let key = try Fixtures.key("acme", "w\(index)")
+                group.addTask {
+                    do {
+                        try Fixtures.create(in: store, key)
+                        return true
+                    } catch StoreError.workspaceLimitReached {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(successes == 5)
+        #expect(try store.workspaces(of: TenantID(parsing: "acme")).count == 5)
+    }
+
+    @Test(arguments: ["", "{\"next_id\":3,\"seq\":2,\"as_of\":1,\"tas", "not json at all", "{\"next_id\":\"x\"}"])
+    func aCorruptDocumentIsATypedErrorAndStaysUntouched(contents: String) throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        try Fixtures.create(in: store, key)
+        let path = store.documentPath(key)
+        try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+        for attempt in 0..<2 {
+            let error = #expect(throws: StoreError.self) {
+                if attempt == 0 { _ = try store.read(key) } else { try Fixtures.create(in: store, key) }
+            }
+            guard case .corrupt(let reportedPath, _) = error else {
+                Issue.record("expected a corrupt error, got \(String(describing: error))")
+                continue
+            }
+            #expect(reportedPath == path)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(contents.utf8))
+    }
+
+    @Test func tenantsAndWorkspacesAreListedByTheirNames() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        for (tenant, workspace) in [("acme", "default"), ("acme", "a`b"), ("b.c", "x\\y"), ("b-c", "[^]")] {
+            try Fixtures.create(in: store, Fixtures.key(tenant, workspace))
+        }
+        #expect(try store.tenants().map(\.rawValue) == ["acme", "b-c", "b.c"])
+        #expect(try store.workspaces(of: TenantID(parsing: "acme")).map(\.rawValue) == ["a`b", "default"])
+        #expect(try store.workspaces(of: TenantID(parsing: "b.c")).map(\.rawValue) == ["x\\y"])
+        #expect(try store.workspaces(of: TenantID(parsing: "nobody")).isEmpty)
+    }
+
+    @Test func unavailableErrorsAreRecognised() {
+        #expect(StoreError.io(operation: "write", path: "/x", errno: ENOSPC).isUnavailable)
+        #expect(StoreError.io(operation: "open", path: "/x", errno: EROFS).isUnavailable)
+        #expect(StoreError.io(operation: "write", path: "/x", errno: EDQUOT).isUnavailable)
+        #expect(!StoreError.io(operation: "open", path: "/x", errno: EACCES).isUnavailable)
+        #expect(!StoreError.corrupt(path: "/x", detail: "bad").isUnavailable)
+        #expect(StoreError.io(operation: "open", path: "/x", errno: ENOSPC).description.contains("/x"))
+    }
+}
