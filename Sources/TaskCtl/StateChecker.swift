@@ -136,35 +136,36 @@ struct StateChecker {
             }
             for workspace in workspaces {
                 let key = WorkspaceKey(tenant: tenant, workspace: workspace)
+                let subject = "\(key) (\(store.documentPath(key)))"
                 seen.insert(key)
                 do {
                     let state = try store.read(key)
                     report.workspaces += 1
                     report.tasks += state.tasks.count
                     for message in violations(of: state) {
-                        report.problem("\(key)", message)
+                        report.problem(subject, message)
                     }
                     if let sequence = logged[key], sequence > state.sequence {
                         report.problem(
-                            "\(key)",
+                            subject,
                             "The change log has seq \(sequence) but the document only seq \(state.sequence):"
                                 + " a committed change is missing from the document.")
                     }
                     if state.tasks.count > settings.maxTasksPerWorkspace {
                         report.warning(
-                            "\(key)",
+                            subject,
                             "\(state.tasks.count) tasks kept, more than TASKD_MAX_TASKS (\(settings.maxTasksPerWorkspace)).")
                     }
                     let running = TaskStateMachine(policy: settings.policy).view(of: state, at: now).tasks
                         .filter { $0.status == .running }.count
                     if running > settings.policy.slots {
                         report.warning(
-                            "\(key)",
+                            subject,
                             "\(running) tasks are running, more than TASKD_SLOTS (\(settings.policy.slots));"
                                 + " was the setting lowered?")
                     }
                 } catch {
-                    report.problem("\(key)", "The document is unusable: \(error).")
+                    report.problem(subject, "The document is unusable: \(error).")
                 }
             }
         }

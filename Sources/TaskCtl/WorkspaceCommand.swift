@@ -70,9 +70,7 @@ struct WorkspaceCommand: ParsableCommand {
                 if let only, rows.isEmpty {
                     throw CommandFailure(.problem, "Tenant \(only) has no workspace.")
                 }
-                try context.output.emit(
-                    ["workspaces": rows],
-                    text: rows.isEmpty ? ["No workspaces."] : [WorkspaceSummary.header] + rows.map(\.line))
+                try context.output.emit(["workspaces": rows], text: WorkspaceSummary.table(rows))
             }
         }
     }
@@ -86,10 +84,16 @@ struct WorkspaceSummary: Encodable {
     let nextID: Int64
     let sequence: UInt64
 
-    static let header = "TENANT                WORKSPACE                                                          TASKS     SEQ"
-
-    var line: String {
-        tenant.padded(to: 22) + workspace.padded(to: 66) + String(tasks).padded(to: 10) + String(sequence)
+    /// The rows as an aligned table, columns as wide as their longest value.
+    static func table(_ rows: [WorkspaceSummary]) -> [String] {
+        guard !rows.isEmpty else { return ["No workspaces."] }
+        let tenantWidth = max(6, rows.map(\.tenant.count).max() ?? 0) + 2
+        let workspaceWidth = max(9, rows.map(\.workspace.count).max() ?? 0) + 2
+        func line(_ tenant: String, _ workspace: String, _ tasks: String, _ sequence: String) -> String {
+            tenant.padded(to: tenantWidth) + workspace.padded(to: workspaceWidth) + tasks.padded(to: 9) + sequence
+        }
+        return [line("TENANT", "WORKSPACE", "TASKS", "SEQ")]
+            + rows.map { line($0.tenant, $0.workspace, String($0.tasks), String($0.sequence)) }
     }
 
     enum CodingKeys: String, CodingKey {

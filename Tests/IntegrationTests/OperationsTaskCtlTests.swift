@@ -184,6 +184,30 @@ struct OperationsTaskCtlTests {
         #expect(garbage.status == 1 && garbage.stdout.contains("changes.log"), "\(garbage)")
     }
 
+    /// A document that parses but breaks the store's rules (here: ids at or above next_id, so they could be reused).
+    @Test func checkReportsBrokenInvariants() async throws {
+        let state = try StateDirectory()
+        defer { state.remove() }
+        chmod(state.path, 0o700)
+        try state.createTasks(3, tenant: "acme", workspace: "default")
+        let store = try WorkspaceStore(
+            directory: state.path, maxWorkspacesPerTenant: 10,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let document = store.documentPath(
+            WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: try WorkspaceID(parsing: "default")))
+        var object = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: document))) as? [String: Any])
+        object["next_id"] = 2
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: document))
+
+        let result = try await state.taskctl("check", "--json")
+        #expect(result.status == 1, "\(result)")
+        let problems = try #require(try state.json(result)["problems"] as? [[String: Any]])
+        let messages = problems.compactMap { $0["message"] as? String }
+        #expect(messages.contains { $0.contains("Task 3") && $0.contains("next_id") }, "\(messages)")
+        #expect(problems.allSatisfy { ($0["subject"] as? String)?.contains(document) == true }, "\(problems)")
+    }
+
     @Test func logCompactRotatesAndStateStaysSound() async throws {
         let state = try StateDirectory()
         defer { state.remove() }
