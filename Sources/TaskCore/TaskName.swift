@@ -9,7 +9,8 @@ public struct TaskName: Hashable, Sendable, Codable, CustomStringConvertible {
         guard !text.isEmpty else {
             throw ValidationError(parameter: "name", message: "Field 'name' must not be empty.")
         }
-        guard text.count <= Self.maximumLength else {
+        // A string of at most 256 UTF-8 bytes has at most 256 characters; count graphemes only when it may matter.
+        guard text.utf8.count <= Self.maximumLength || text.count <= Self.maximumLength else {
             throw ValidationError(
                 parameter: "name", message: "Field 'name' must be at most \(Self.maximumLength) characters long.")
         }

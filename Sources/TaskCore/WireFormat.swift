@@ -63,7 +63,7 @@ public enum WireFormat {
 
     public static func appendTask(_ task: TaskRecord, to bytes: inout [UInt8]) {
         bytes.append(contentsOf: #"{"id":"#.utf8)
-        bytes.append(contentsOf: String(task.id.rawValue).utf8)
+        appendInteger(task.id.rawValue, to: &bytes)
         bytes.append(contentsOf: #","name":"#.utf8)
         appendString(task.name.rawValue, to: &bytes)
         bytes.append(contentsOf: #","type":""#.utf8)
