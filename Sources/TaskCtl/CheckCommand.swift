@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskAPI
 
 /// `taskctl check`: validates every document, the change log and the keys file.
 struct CheckCommand: ParsableCommand {
@@ -17,7 +18,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         try CommandFailure.reporting {
             let context = try options.makeContext()
-            let report = StateChecker(settings: context.settings, logger: context.logger, now: SystemTime.now()).run()
+            let report = StateChecker(settings: context.settings, logger: context.logger, now: WallClock.now()).run()
             try context.output.emit(report, text: report.lines)
             if !report.isHealthy {
                 throw ExitCode(CommandFailure.Kind.problem.rawValue)

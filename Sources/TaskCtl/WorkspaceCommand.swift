@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskAPI
 import TaskCore
 import TaskStore
 
@@ -34,7 +35,7 @@ struct WorkspaceCommand: ParsableCommand {
                     throw CommandFailure(.problem, "Tenant \(key.tenant) has no workspace \(key.workspace).")
                 }
                 let state = try store.read(key)
-                let view = context.stateMachine.view(of: state, at: SystemTime.now())
+                let view = context.stateMachine.view(of: state, at: WallClock.now())
                 let output = WorkspaceOutput(key: key, state: state, view: view)
                 try context.output.emit(output, text: output.lines)
             }
