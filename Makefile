@@ -64,7 +64,7 @@ install:
 	install -m 0644 systemd/tmpfiles.d/taskd.conf "$(DESTDIR)$(TMPFILESDIR)/taskd.conf"
 	install -m 0644 systemd/taskd.env.example "$(DESTDIR)$(DATADIR)/taskd.env.example"
 	install -m 0644 docs/deploying.md "$(DESTDIR)$(DOCDIR)/deploying.md"
-	test ! -f openapi/openapi.yaml || install -m 0644 openapi/openapi.yaml "$(DESTDIR)$(DATADIR)/openapi.yaml"
+	install -m 0644 openapi/openapi.yaml "$(DESTDIR)$(DATADIR)/openapi.yaml"
 	# nginx: the locations are taskd's own and always replaced; the site is the operator's (server_name, TLS), so
 	# it is written once, with a pristine copy kept in DATADIR/nginx for comparison after upgrades.
 	install -d -m 0755 "$(DESTDIR)$(NGINXDIR)/sites-available" "$(DESTDIR)$(DATADIR)/nginx"

@@ -5,15 +5,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct OperationsInstallTests {
     /// Every file `make install` writes with PREFIX=/usr/local, and its mode.
-    static var expectedFiles: [String: Int] {
-        var files = fixedFiles
-        if FileManager.default.fileExists(atPath: OperationsCommand.packageRoot + "/openapi/openapi.yaml") {
-            files["/usr/local/share/taskd/openapi.yaml"] = 0o644
-        }
-        return files
-    }
-
-    static let fixedFiles: [String: Int] = [
+    static let expectedFiles: [String: Int] = [
         "/usr/local/bin/taskd-fcgi": 0o755,
         "/usr/local/bin/taskd-ws": 0o755,
         "/usr/local/bin/taskctl": 0o755,
@@ -26,6 +18,7 @@ struct OperationsInstallTests {
         "/usr/local/share/taskd/taskd.env.example": 0o644,
         "/usr/local/share/doc/taskd/deploying.md": 0o644,
         "/usr/local/share/taskd/nginx/taskd.conf": 0o644,
+        "/usr/local/share/taskd/openapi.yaml": 0o644,
         "/etc/taskd/taskd.env": 0o644,
         "/etc/nginx/taskd-locations.conf": 0o644,
         "/etc/nginx/sites-available/taskd": 0o644,
