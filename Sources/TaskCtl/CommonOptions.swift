@@ -12,7 +12,9 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("keys-file"), help: "Keys file (env: TASKD_KEYS_FILE, default: STATE_DIR/keys.json)")
     var keysFile: String?
 
-    @Option(help: "Level of diagnostics on stderr: trace ... critical (default: warning; TASKD_LOG_LEVEL is for the servers)")
+    @Option(
+        help:
+            "Level of diagnostics on stderr: trace ... critical (default: warning; TASKD_LOG_LEVEL is for the servers)")
     var logLevel: String?
 
     @Flag(help: "Print JSON (one document on stdout) instead of text.")

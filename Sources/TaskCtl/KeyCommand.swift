@@ -42,7 +42,8 @@ struct KeyCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List issued keys (ids, tenants, hashes; never keys).")
+        static let configuration = CommandConfiguration(
+            abstract: "List issued keys (ids, tenants, hashes; never keys).")
 
         @Option(help: "Only keys of this tenant.")
         var tenant: String?

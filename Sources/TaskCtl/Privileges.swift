@@ -14,7 +14,8 @@ enum Privileges {
         guard setgroups(0, nil) == 0, setgid(info.st_gid) == 0, setuid(info.st_uid) == 0 else {
             throw CommandFailure(
                 .permission,
-                "Could not switch to the owner (uid \(info.st_uid)) of \(directory): \(String(cString: strerror(errno))).")
+                "Could not switch to the owner (uid \(info.st_uid)) of \(directory): \(String(cString: strerror(errno)))."
+            )
         }
     }
 }

@@ -154,7 +154,8 @@ struct StateChecker {
                     if state.tasks.count > settings.maxTasksPerWorkspace {
                         report.warning(
                             subject,
-                            "\(state.tasks.count) tasks kept, more than TASKD_MAX_TASKS (\(settings.maxTasksPerWorkspace)).")
+                            "\(state.tasks.count) tasks kept, more than TASKD_MAX_TASKS (\(settings.maxTasksPerWorkspace))."
+                        )
                     }
                     let running = TaskStateMachine(policy: settings.policy).view(of: state, at: now).tasks
                         .filter { $0.status == .running }.count

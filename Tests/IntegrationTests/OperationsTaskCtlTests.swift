@@ -49,9 +49,11 @@ struct OperationsTaskCtlTests {
         /// Creates `count` tasks through the store, as the responder would.
         func createTasks(_ count: Int, tenant: String, workspace: String, timeScale: Double = 1) throws {
             let store = try WorkspaceStore(
-                directory: path, maxWorkspacesPerTenant: 10, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+                directory: path, maxWorkspacesPerTenant: 10,
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             let machine = TaskStateMachine(policy: try SchedulePolicy(slots: 6, timeScale: timeScale))
-            let key = WorkspaceKey(tenant: try TenantID(parsing: tenant), workspace: try WorkspaceID(parsing: workspace))
+            let key = WorkspaceKey(
+                tenant: try TenantID(parsing: tenant), workspace: try WorkspaceID(parsing: workspace))
             for index in 0..<count {
                 let change = TaskChange.create(
                     name: try TaskName(parsing: "task \(index)"), type: .tiny, durationMilliseconds: 60_000,
