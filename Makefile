@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test run clean
+.PHONY: deps build release test run bench clean
 
 deps:
 	scripts/install-deps.sh
@@ -14,6 +14,14 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The README's first command: nginx + taskd-fcgi + taskd-ws on 127.0.0.1:$${TASKD_HTTP_PORT:-8080}, in the foreground.
+run:
+	scripts/run-local.sh
+
+# REST benchmark through nginx (wrk), with its ceilings measured in the same run; see BENCHMARKS.md.
+bench:
+	scripts/bench-rest.sh
 
 clean:
 	rm -rf .build
