@@ -88,7 +88,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TaskAPITests",
-            dependencies: ["TaskAPI", "TaskStore", "TaskCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TaskAPI", "TaskStore", "TaskCore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
