@@ -1,7 +1,7 @@
 import CFastCGI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One request as libfcgi delivered it, copied into Swift values at once: libfcgi frees the parameter strings at
@@ -23,8 +23,9 @@ struct FastCGIExchange: Sendable, Equatable {
         var parameters: [String: String] = [:]
         if var entry = request.pointee.envp {
             while let pointer = entry.pointee {
-                let pair = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
-                                               count: strlen(pointer))
+                let pair = UnsafeBufferPointer(
+                    start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+                    count: strlen(pointer))
                 if let separator = pair.firstIndex(of: UInt8(ascii: "=")) {
                     let name = String(decoding: pair[..<separator], as: UTF8.self)
                     if parameters[name] == nil {
@@ -35,10 +36,13 @@ struct FastCGIExchange: Sendable, Equatable {
             }
         }
         self.parameters = parameters
-        self.body = Self.readBody(from: request.pointee.in, declaredLength: parameters["CONTENT_LENGTH"], limit: bodyLimit)
+        self.body = Self.readBody(
+            from: request.pointee.in, declaredLength: parameters["CONTENT_LENGTH"], limit: bodyLimit)
     }
 
-    private static func readBody(from stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: String?, limit: Int) -> [UInt8] {
+    private static func readBody(from stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: String?, limit: Int)
+        -> [UInt8]
+    {
         guard let stream else { return [] }
         let declared = declaredLength.flatMap { Int($0) }.map { max(0, $0) }
         let capacity = min(declared ?? limit, limit)

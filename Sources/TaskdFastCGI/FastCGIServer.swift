@@ -3,9 +3,9 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Serves FastCGI requests on a listening socket with a fixed set of threads until shutdown is requested, then
@@ -73,7 +73,9 @@ final class FastCGIServer: Sendable {
             let exchange = FastCGIExchange(request: request, bodyLimit: bodyLimit)
             let answer = responder(exchange)
             let written = answer.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out) }
+                buffer.withMemoryRebound(to: CChar.self) {
+                    FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out)
+                }
             }
             if written < 0 {
                 logger.debug("Client went away before the answer was written", metadata: ["worker": "\(worker)"])

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The socket nginx connects to: created here, handed over by systemd, or inherited on fd 0 from a spawner.
@@ -47,7 +47,9 @@ struct ListeningSocket {
 
     // MARK: Private
 
-    private static func prepared(_ fd: Int32, createdPath: String?, origin: String) throws(StartupError) -> ListeningSocket {
+    private static func prepared(_ fd: Int32, createdPath: String?, origin: String) throws(StartupError)
+        -> ListeningSocket
+    {
         // Workers wait in poll() and then accept; a non-blocking socket turns a lost race for a connection (another
         // process on the same systemd socket) into EAGAIN instead of a thread stuck in accept().
         let flags = fcntl(fd, F_GETFL)

@@ -16,9 +16,9 @@ import CFastCGI
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The process-wide "stop accepting" flag, set by SIGTERM / SIGINT, and the pipe that wakes waiting workers.
@@ -61,9 +61,9 @@ enum ShutdownSignal {
         for signalNumber in [SIGTERM, SIGINT] {
             var action = sigaction()
             #if canImport(Glibc)
-            action.__sigaction_handler.sa_handler = handleTerminationSignal
+                action.__sigaction_handler.sa_handler = handleTerminationSignal
             #else
-            action.__sigaction_u.__sa_handler = handleTerminationSignal
+                action.__sigaction_u.__sa_handler = handleTerminationSignal
             #endif
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Many clients at once, and a responder that dies or stops under load: no acknowledged task is ever lost.

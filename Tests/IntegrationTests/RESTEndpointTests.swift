@@ -102,7 +102,8 @@ struct RESTEndpointTests {
     @Test func deletingAMissingTaskIsNotFoundAndABadIDIsABadRequest() async throws {
         try await TaskdHarness.with { harness in
             let key = try harness.issueKey()
-            expectError(try await harness.client.delete(harness.target("/tasks/42", key: key)), status: 404, code: "not_found")
+            expectError(
+                try await harness.client.delete(harness.target("/tasks/42", key: key)), status: 404, code: "not_found")
             for bad in ["abc", "0", "-1", "1.5", "99999999999999999999999"] {
                 let answer = try await harness.client.delete(harness.target("/tasks/\(bad)", key: key))
                 expectError(answer, status: 400, code: "invalid_request")
@@ -128,7 +129,8 @@ struct RESTEndpointTests {
             // The flush freed the slot: the queued task starts at once.
             try await harness.waitForStatus("running", of: queued.id, key: key)
             // Nothing left to remove is still a 204.
-            let empty = try await harness.client.request("POST", harness.target("/tasks/flush", key: key, workspace: "idle"))
+            let empty = try await harness.client.request(
+                "POST", harness.target("/tasks/flush", key: key, workspace: "idle"))
             #expect(empty.status == 204, "\(empty)")
         }
     }

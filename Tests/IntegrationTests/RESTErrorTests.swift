@@ -12,8 +12,9 @@ struct RESTErrorTests {
                 expectError(
                     try await harness.client.post(target, json: #"{"name":"a","type":"gx.tiny"}"#),
                     status: 401, code: "unauthorized")
-                expectError(try await harness.client.delete(target.replacingOccurrences(of: "/tasks", with: "/tasks/1")),
-                            status: 401, code: "unauthorized")
+                expectError(
+                    try await harness.client.delete(target.replacingOccurrences(of: "/tasks", with: "/tasks/1")),
+                    status: 401, code: "unauthorized")
             }
             // Nothing about the workspace leaks before the key is checked: a bad workspace is still a 401.
             expectError(try await harness.client.get("/tasks?workspace_id=%20bad"), status: 401, code: "unauthorized")
@@ -62,7 +63,8 @@ struct RESTErrorTests {
         try await TaskdHarness.with { harness in
             let key = try harness.issueKey()
             for path in ["/tasks/1/extra", "/tasksfoo", "/tasks/flush/now", "/nothing-here", "/"] {
-                expectError(try await harness.client.get(harness.target(path, key: key)), status: 404, code: "not_found")
+                expectError(
+                    try await harness.client.get(harness.target(path, key: key)), status: 404, code: "not_found")
             }
         }
     }
@@ -133,11 +135,13 @@ struct RESTErrorTests {
             let key = try harness.issueKey()
             for _ in 0..<3 { _ = try await harness.createTask(key: key, workspace: "one") }
             let fourth = try await harness.client.post(
-                harness.target("/tasks", key: key, workspace: "one"), json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
+                harness.target("/tasks", key: key, workspace: "one"),
+                json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
             expectError(fourth, status: 429, code: "limit_exceeded")
             _ = try await harness.createTask(key: key, workspace: "two")
             let third = try await harness.client.post(
-                harness.target("/tasks", key: key, workspace: "three"), json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
+                harness.target("/tasks", key: key, workspace: "three"),
+                json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
             expectError(third, status: 429, code: "limit_exceeded")
             // Reading an unused workspace creates nothing and is not limited.
             #expect(try await harness.listTasks(key: key, workspace: "four").isEmpty)

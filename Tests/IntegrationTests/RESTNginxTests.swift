@@ -7,7 +7,8 @@ struct RESTNginxTests {
     @Test func nginxErrorsAreJSONWithCORS() async throws {
         try await TaskdHarness.with { harness in
             // A request line nginx cannot parse.
-            let malformed = try await harness.client.exchangeRaw(Array("GET /tasks%zz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            let malformed = try await harness.client.exchangeRaw(
+                Array("GET /tasks%zz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
             #expect(malformed.hasPrefix("HTTP/1.1 400"), "\(malformed)")
             #expect(malformed.contains(#""code":"invalid_request""#), "\(malformed)")
             #expect(malformed.contains("Access-Control-Allow-Origin: *"), "\(malformed)")

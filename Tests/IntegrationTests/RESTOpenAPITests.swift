@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The OpenAPI document (`openapi/openapi.yaml`) against the implementation: for every documented operation and
@@ -30,11 +30,14 @@ struct RESTOpenAPITests {
             let key = try harness.issueKey()
             var scenarios = Scenarios(harness: harness, key: key)
             // 503 last: it makes the state read-only for a moment.
-            for response in responses.sorted(by: { ($0.status == 503 ? 1 : 0, $0.path) < ($1.status == 503 ? 1 : 0, $1.path) }) {
+            for response in responses.sorted(by: {
+                ($0.status == 503 ? 1 : 0, $0.path) < ($1.status == 503 ? 1 : 0, $1.path)
+            }) {
                 guard let answer = try await scenarios.answer(for: response) else { continue }
                 #expect(answer.status == response.status, "\(response): got \(answer)")
                 if response.isJSON {
-                    #expect(answer.header("Content-Type")?.hasPrefix("application/json") == true, "\(response): \(answer)")
+                    #expect(
+                        answer.header("Content-Type")?.hasPrefix("application/json") == true, "\(response): \(answer)")
                     let object = try? answer.jsonObject()
                     #expect(object != nil, "\(response): the body is a JSON object")
                     if response.status >= 400 {
@@ -187,8 +190,10 @@ struct RESTOpenAPITests {
     }
 
     private static func yamlAsJSON(_ file: URL) throws -> Data {
-        let script = "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)"
-        for interpreter in ["/usr/bin/python3", "/usr/local/bin/python3"] where FileManager.default.isExecutableFile(atPath: interpreter) {
+        let script =
+            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1], encoding='utf-8')), sys.stdout)"
+        for interpreter in ["/usr/bin/python3", "/usr/local/bin/python3"]
+        where FileManager.default.isExecutableFile(atPath: interpreter) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: interpreter)
             process.arguments = ["-c", script, file.path]

@@ -29,7 +29,8 @@ import Testing
 
     @Test func withoutDocumentURIThePathComesFromRequestURIWithoutTheQuery() {
         let request = Request(
-            fastCGI: FastCGIExchange(parameters: ["REQUEST_METHOD": "DELETE", "REQUEST_URI": "/tasks/3?api_key=k"], body: []))
+            fastCGI: FastCGIExchange(
+                parameters: ["REQUEST_METHOD": "DELETE", "REQUEST_URI": "/tasks/3?api_key=k"], body: []))
         #expect(request.method == .delete)
         #expect(request.path == "/tasks/3")
         #expect(request.requestID == nil)

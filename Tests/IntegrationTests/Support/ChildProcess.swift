@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process the harness started (nginx, taskd-fcgi, taskd-ws), with its stdout and stderr in a log file so that a

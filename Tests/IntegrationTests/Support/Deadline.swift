@@ -17,5 +17,6 @@ func waitUntil(
         }
         try await Task.sleep(for: interval)
     }
-    throw HarnessError("Timed out after \(timeout) waiting for \(what())\(lastError.map { " (last error: \($0))" } ?? "")")
+    throw HarnessError(
+        "Timed out after \(timeout) waiting for \(what())\(lastError.map { " (last error: \($0))" } ?? "")")
 }

@@ -49,7 +49,8 @@ struct HTTPClient: Sendable {
     }
 
     func post(_ target: String, json: String, headers: [(String, String)] = []) async throws -> HTTPAnswer {
-        try await request("POST", target, headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
+        try await request(
+            "POST", target, headers: [("Content-Type", "application/json")] + headers, body: Array(json.utf8))
     }
 
     func delete(_ target: String, headers: [(String, String)] = []) async throws -> HTTPAnswer {

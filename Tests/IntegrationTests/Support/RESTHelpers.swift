@@ -69,6 +69,10 @@ func expectError(
     #expect(answer.errorCode == code, "\(answer)", sourceLocation: sourceLocation)
     let message = (try? answer.jsonObject())?["message"] as? String
     #expect(message?.isEmpty == false, "an error needs a message: \(answer)", sourceLocation: sourceLocation)
-    #expect(answer.header("Content-Type")?.hasPrefix("application/json") == true, "\(answer)", sourceLocation: sourceLocation)
-    #expect(answer.header("Access-Control-Allow-Origin") != nil, "CORS on errors too: \(answer)", sourceLocation: sourceLocation)
+    #expect(
+        answer.header("Content-Type")?.hasPrefix("application/json") == true, "\(answer)",
+        sourceLocation: sourceLocation)
+    #expect(
+        answer.header("Access-Control-Allow-Origin") != nil, "CORS on errors too: \(answer)",
+        sourceLocation: sourceLocation)
 }

@@ -3,7 +3,7 @@ import TaskCore
 import TaskStore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A private taskd installation for one test: a temporary prefix with its own state dir, nginx on a free port
@@ -120,7 +120,8 @@ final class TaskdHarness: @unchecked Sendable {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw HarnessError("mount \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+            throw HarnessError(
+                "mount \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
         }
     }
 
