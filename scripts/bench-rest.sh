@@ -126,10 +126,12 @@ print(f"{count / seconds:.0f}")
 PY
 }
 
+load_before="$(cut -d' ' -f1 /proc/loadavg)"
 wrk_args=(-t2 -c"$connections" -d"${duration}s")
 echo "Measuring (each run ${duration} s, $connections connections)..." >&2
 read -r static_rps static_p50 static_p99 _ < <(run_wrk static "${wrk_args[@]}" "$base/_static")
 snapshot_rps="$(snapshot_ceiling)"
+read -r floor_rps floor_p50 floor_p99 _ < <(run_wrk floor "${wrk_args[@]}" "$base/tasks")
 read -r get_rps get_p50 get_p99 get_non < <(run_wrk get "${wrk_args[@]}" "$base/tasks?api_key=$key&workspace_id=ten")
 read -r spread_rps spread_p50 spread_p99 spread_non < <(run_wrk post-spread "${wrk_args[@]}" -s "$prefix/lua/post-spread.lua" "$base/tasks")
 read -r one_rps one_p50 one_p99 one_non < <(run_wrk post-one "${wrk_args[@]}" -s "$prefix/lua/post.lua" "$base/tasks?api_key=$key&workspace_id=one")
@@ -150,13 +152,14 @@ latency_ratio="$(ratio "$big_p50" "$small_p50")"
 threads="${TASKD_FCGI_THREADS:-default}"
 cat <<REPORT
 
-REST benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr)
+REST benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the run: $load_before, $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(uname -sr)
 wrk ${duration} s per run, $connections connections, nginx worker_processes auto, taskd-fcgi threads: $threads
 
 | measurement | requests/s | p50 ms | p99 ms | non-2xx |
 | --- | ---: | ---: | ---: | ---: |
 | ceiling: nginx static 200 | $static_rps | $static_p50 | $static_p99 | |
 | ceiling: durable snapshot replaces (1 thread) | $snapshot_rps | | | |
+| GET /tasks without a key (401: nginx + FastCGI round trip, no store) | $floor_rps | $floor_p50 | $floor_p99 | all |
 | GET /tasks (10 tasks) | $get_rps | $get_p50 | $get_p99 | $get_non |
 | POST /tasks, one workspace per connection | $spread_rps | $spread_p50 | $spread_p99 | $spread_non |
 | POST /tasks, all connections on one workspace | $one_rps | $one_p50 | $one_p99 | $one_non |

@@ -19,10 +19,11 @@ struct FastCGIConfiguration: Equatable, Sendable {
 
     // Without `fastcgi_keep_conn`, a worker is only ever busy while a request is in flight: nginx opens a unix-socket
     // connection per request and libfcgi closes it after the answer, so no idle connection pins a thread (the trap
-    // of architecture.md). Requests are short, but a create waits for two fsyncs while holding its workspace's lock,
-    // so threads mostly wait on the disk, not the CPU: 16 keeps creates on different workspaces overlapping their
-    // fsyncs on a 2-core machine, and GETs served while creates wait, at a cost of 16 idle stacks. Measured in
-    // BENCHMARKS.md (REST): fewer threads cut POST throughput, more gave nothing.
+    // of architecture.md: with keep-alive, 2 to 16 threads served 400 to 3,100 requests/s where the same threads
+    // without it served 12,000 to 16,000). Creates wait for fsyncs while holding their workspace's lock, so threads
+    // mostly wait on the disk, not the CPU: measured on 2 cores, GET peaked at 4 to 8 threads and POST across
+    // workspaces stopped gaining at 8. 16 keeps reads flowing while several creates queue on one workspace's lock, for
+    // the cost of 16 idle stacks. Figures in BENCHMARKS.md (REST).
     static let defaultThreads = 16
 
     var settings: ServiceSettings

@@ -64,7 +64,8 @@ struct RESTOpenAPITests {
 
         mutating func answer(for response: DocumentedResponse) async throws -> HTTPAnswer? {
             let method = response.method.uppercased()
-            if response.path.hasPrefix("/ws/") || response.status == 500 { return nil }
+            if response.status == 500 { return nil }
+            if response.path.hasPrefix("/ws/") { return try await webSocketAnswer(for: response) }
             let client = harness.client
             let body = TaskdHarness.taskBody(name: "openapi", type: "gx.tiny")
             switch response.status {
@@ -120,6 +121,26 @@ struct RESTOpenAPITests {
                 return try await send(method, response.path, key: key, body: body)
             default:
                 Issue.record("No scenario provokes \(response); add one to RESTOpenAPITests")
+                return nil
+            }
+        }
+
+        /// The sidecar's answers before an upgrade (an upgraded connection and its 429 are WebSocketTests' business).
+        private func webSocketAnswer(for response: DocumentedResponse) async throws -> HTTPAnswer? {
+            guard harness.options.startWebSocket else { return nil }
+            let upgrade = [
+                ("Connection", "Upgrade"), ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ]
+            switch response.status {
+            case 400:
+                return try await harness.client.get(
+                    harness.target(response.path, key: key, workspace: "not valid"), headers: upgrade)
+            case 401:
+                return try await harness.client.get(harness.target(response.path, key: nil), headers: upgrade)
+            case 426:
+                return try await harness.client.get(harness.target(response.path, key: key))
+            default:
                 return nil
             }
         }

@@ -63,7 +63,9 @@ struct HTTPClient: Sendable {
     ) async throws -> HTTPAnswer {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: target)
         head.headers.add(name: "Host", value: "\(host):\(port)")
-        head.headers.add(name: "Connection", value: "close")
+        if !headers.contains(where: { $0.0.lowercased() == "connection" }) {
+            head.headers.add(name: "Connection", value: "close")
+        }
         for (name, value) in headers { head.headers.add(name: name, value: value) }
         if let body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.count)") }
         let requestHead = head
