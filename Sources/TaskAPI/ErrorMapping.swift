@@ -31,7 +31,10 @@ extension APIHandler {
             } else {
                 logger.debug(
                     "Request refused",
-                    metadata: ["http.status": "\(response.status.code)", "error.code": "\(error.code)"])
+                    metadata: [
+                        "http.method": "\(request.method.rawValue)", "http.path": "\(request.path)",
+                        "http.status": "\(response.status.code)", "error.code": "\(error.code)",
+                    ])
             }
         } else {
             logger.error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])

@@ -112,6 +112,20 @@ import Testing
         }
     }
 
+    @Test func revokedKeyIs401WithinOneSecond() throws {
+        let api = try APIHarness()
+        #expect(api.send(.get, "/tasks", query: api.query()).status == .ok)
+        _ = try KeysFile.revoke(id: api.alphaKeyID, path: api.settings.keysFile)
+        let deadline = ContinuousClock.now + .seconds(1)
+        var status = api.send(.get, "/tasks", query: api.query()).status
+        while status != .unauthorized && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            status = api.send(.get, "/tasks", query: api.query()).status
+        }
+        #expect(status == .unauthorized)
+        #expect(api.send(.get, "/tasks", query: api.query(key: api.betaKey)).status == .ok)
+    }
+
     @Test func unknownPathIs404() throws {
         let api = try APIHarness()
         for path in ["/", "/task", "/tasks/", "/tasks/1/extra", "/TASKS"] {
