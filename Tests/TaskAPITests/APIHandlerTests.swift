@@ -19,6 +19,14 @@ import Testing
         #expect(response.headerFields[.contentLength] == String(response.body.count))
     }
 
+    @Test func namesAreStoredAsSentAndEscapedOnTheWire() throws {
+        let api = try APIHarness()
+        let response = api.send(
+            .post, "/tasks", query: api.query(), body: #"{"name":"a\"b\\c</d>\u0001 é","type":"gx.micro"}"#)
+        #expect(response.text == #"{"task":{"id":1,"name":"a\"b\\c</d>\u0001 é","type":"gx.micro","status":"queued"}}"#)
+        #expect(try api.list().map(\.name) == ["a\"b\\c</d>\u{01} é"])
+    }
+
     @Test func listAnswers200WithTasksInIDOrder() throws {
         let api = try APIHarness()
         #expect(api.send(.get, "/tasks", query: api.query()).text == #"{"tasks":[]}"#)
