@@ -59,7 +59,7 @@ public final class KeyRing: Sendable {
         do {
             identity = try Syscall.status(path)
         } catch {
-            logger.error("Cannot stat the keys file", metadata: ["path": "\(path)", "error": "\(error)"])
+            logger.error("Cannot stat the keys file", metadata: ["keys.path": "\(path)", "error": "\(error)"])
             cache.entries = []
             cache.identity = nil
             cache.hasLoaded = false
@@ -70,7 +70,7 @@ public final class KeyRing: Sendable {
         cache.hasLoaded = true
         guard identity != nil else {
             if !cache.entries.isEmpty || !openMode {
-                logger.warning("The keys file does not exist; no key is accepted", metadata: ["path": "\(path)"])
+                logger.warning("The keys file does not exist; no key is accepted", metadata: ["keys.path": "\(path)"])
             }
             cache.entries = []
             return
@@ -84,9 +84,10 @@ public final class KeyRing: Sendable {
                 }
                 return Entry(digest: digest, tenant: entry.tenant)
             }
-            logger.info("Keys loaded", metadata: ["path": "\(path)", "keys.count": "\(cache.entries.count)"])
+            logger.info("Keys loaded", metadata: ["keys.path": "\(path)", "keys.count": "\(cache.entries.count)"])
         } catch {
-            logger.error("Cannot read the keys file; no key is accepted", metadata: ["path": "\(path)", "error": "\(error)"])
+            logger.error(
+                "Cannot read the keys file; no key is accepted", metadata: ["keys.path": "\(path)", "error": "\(error)"])
             cache.entries = []
         }
     }

@@ -44,7 +44,8 @@ enum Syscall {
     }
 
     /// Reads up to `count` bytes and appends them to `buffer`; returns how many were read (0 at end of file).
-    static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], count: Int, path: String) throws(StoreError) -> Int {
+    static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], count: Int, path: String) throws(StoreError) -> Int
+    {
         let result = withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { scratch -> Int in
             while true {
                 let result = Glibc.read(fd, scratch.baseAddress, count)
@@ -201,6 +202,13 @@ enum Syscall {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// Reads and discards whatever a non-blocking descriptor holds (inotify events).
+    static func discardPending(_ fd: Int32) {
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { scratch in
+            while Glibc.read(fd, scratch.baseAddress, scratch.count) > 0 {}
+        }
     }
 
     /// Waits until `fd` is readable or `milliseconds` pass; `EINTR` counts as a wake-up.

@@ -15,7 +15,9 @@ import Testing
         #expect(issued.key.hasPrefix("tk_") && issued.key.count == 46)
         #expect(issued.key != other.key && issued.entry.id != other.entry.id)
         #expect(issued.entry.tenant == acme)
-        #expect(issued.entry.sha256 == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined())
+        #expect(
+            issued.entry.sha256 == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined()
+        )
         #expect(try KeysFile.list(path: path) == [issued.entry, other.entry])
 
         let revoked = try KeysFile.revoke(id: issued.entry.id, path: path)

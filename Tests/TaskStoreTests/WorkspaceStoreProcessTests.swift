@@ -10,7 +10,8 @@ import Testing
     static func probePath() throws -> String {
         var candidates: [String] = []
         if let explicit = ProcessInfo.processInfo.environment["TASKD_STORE_PROBE"] { candidates.append(explicit) }
-        for start in [Bundle.main.executablePath, CommandLine.arguments.first, Bundle.main.bundlePath].compactMap({ $0 }) {
+        for start in [Bundle.main.executablePath, CommandLine.arguments.first, Bundle.main.bundlePath].compactMap({ $0 }
+        ) {
             var directory = URL(fileURLWithPath: start).resolvingSymlinksInPath().deletingLastPathComponent()
             for _ in 0..<3 {
                 candidates.append(directory.appendingPathComponent("taskd-store-probe").path)
@@ -87,7 +88,9 @@ import Testing
         }
         // Every change was logged once, in commit order per workspace.
         let log = try String(contentsOfFile: directory.path + "/changes.log", encoding: .utf8)
-        let records = try log.split(separator: "\n").map { try WireFormat.decode(ChangeRecord.self, from: Array($0.utf8)) }
+        let records = try log.split(separator: "\n").map {
+            try WireFormat.decode(ChangeRecord.self, from: Array($0.utf8))
+        }
         #expect(records.count == 2000)
         for index in 0..<8 {
             let key = try Fixtures.key("acme", "w\(index)")

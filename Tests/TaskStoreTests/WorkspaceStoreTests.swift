@@ -89,6 +89,16 @@ import Testing
         try Fixtures.create(in: store, Fixtures.key("acme", "one"))
         #expect(try store.read(Fixtures.key("acme", "three")) == .empty)
         try Fixtures.create(in: store, Fixtures.key("other", "three"))
+        // A change that fails on a new workspace reports its own error, not the limit.
+        let missing = try #require(TaskID(rawValue: 1))
+        let machine = try Fixtures.machine()
+        #expect(throws: TaskError.notFound(missing)) {
+            try store.update(Fixtures.key("acme", "three")) { state in
+                let change = TaskChange.delete(missing, at: Fixtures.now())
+                _ = try machine.apply(change, to: &state)
+                return StoreUpdate(change: change, result: ())
+            }
+        }
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).map(\.rawValue) == ["one", "two"])
     }
 
@@ -144,6 +154,26 @@ import Testing
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).map(\.rawValue) == ["a`b", "default"])
         #expect(try store.workspaces(of: TenantID(parsing: "b.c")).map(\.rawValue) == ["x\\y"])
         #expect(try store.workspaces(of: TenantID(parsing: "nobody")).isEmpty)
+    }
+
+    @Test func everyCommittedChangeAdvancesTheSequenceOnce() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let follower = try ChangeLogFollower(directory: directory.path)
+        try Fixtures.create(in: store, key)
+        // A body that changes the state without advancing `seq` still gets the next number.
+        try store.update(key) { state in
+            state.asOf = Fixtures.now()
+            return StoreUpdate(change: .flush(at: state.asOf), result: ())
+        }
+        #expect(try store.read(key).sequence == 2)
+        let records = try follower.poll().compactMap { event -> ChangeRecord? in
+            if case .change(let record) = event { return record }
+            return nil
+        }
+        #expect(records.map(\.sequence) == [1, 2])
+        #expect(records.allSatisfy { $0.key == key })
     }
 
     @Test func unavailableErrorsAreRecognised() {
