@@ -87,7 +87,8 @@ public final class KeyRing: Sendable {
             logger.info("Keys loaded", metadata: ["keys.path": "\(path)", "keys.count": "\(cache.entries.count)"])
         } catch {
             logger.error(
-                "Cannot read the keys file; no key is accepted", metadata: ["keys.path": "\(path)", "error": "\(error)"])
+                "Cannot read the keys file; no key is accepted",
+                metadata: ["keys.path": "\(path)", "error": "\(error)"])
             cache.entries = []
         }
     }
