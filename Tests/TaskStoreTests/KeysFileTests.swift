@@ -28,6 +28,20 @@ import Testing
         }
     }
 
+    @Test func concurrentIssuesAreAllKept() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/keys.json"
+        let tenant = try TenantID(parsing: "acme")
+        let issued = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<6 {
+                group.addTask { try (0..<5).map { _ in try KeysFile.issue(tenant: tenant, path: path).entry.id } }
+            }
+            return try await group.reduce([], +)
+        }
+        #expect(Set(issued).count == 30)
+        #expect(Set(try KeysFile.list(path: path).map(\.id)) == Set(issued))
+    }
+
     @Test func theFileHoldsOnlyHashesAndIsPrivate() throws {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/keys.json"

@@ -77,6 +77,22 @@ import Testing
         #expect(try store.read(key) == state)
     }
 
+    @Test func threadsOfOneProcessExcludeEachOther() async throws {
+        let directory = try TemporaryDirectory()
+        let key = try Fixtures.key()
+        // Separate store objects too: each opens its own lock descriptions, like separate processes would.
+        let stores = try (0..<2).map { _ in try Fixtures.store(directory) }
+        let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for worker in 0..<8 {
+                let store = stores[worker % stores.count]
+                group.addTask { try (0..<40).map { _ in try Fixtures.create(in: store, key).rawValue } }
+            }
+            return try await group.reduce([], +)
+        }
+        #expect(ids.sorted() == Array(1...320))
+        #expect(try stores[0].read(key).tasks.map(\.id.rawValue) == Array(1...320))
+    }
+
     @Test func theWorkspaceLimitStopsOnlyNewWorkspaces() throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory, maxWorkspaces: 2)
