@@ -57,29 +57,42 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(3)))
-    func eightProcessesCreatingInOneWorkspaceLoseAndDoubleNothing() throws {
-        let directory = try TemporaryDirectory()
-        let probes = try (0..<8).map { _ in try Probe(["create", directory.path, "acme", "shared", "250"]) }
-        var acknowledged: [Int64] = []
-        for probe in probes {
-            acknowledged += probe.acknowledgedIDs()
-            #expect(probe.process.terminationStatus == 0, "\(probe.errorText())")
+    /// What one probe run left behind.
+    struct Run: Sendable {
+        var ids: [Int64]
+        var status: Int32
+        var errors: String
+    }
+
+    /// Starts one probe per argument list at once and waits for all of them, on a dedicated thread.
+    static func runAll(_ argumentLists: [[String]]) async throws -> [Run] {
+        try await Threads.run {
+            let probes = try argumentLists.map { try Probe($0) }
+            return probes.map { probe in
+                let ids = probe.acknowledgedIDs()
+                return Run(ids: ids, status: probe.process.terminationStatus, errors: probe.errorText())
+            }
         }
-        #expect(acknowledged.sorted() == Array(1...2000))
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func eightProcessesCreatingInOneWorkspaceLoseAndDoubleNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let runs = try await Self.runAll((0..<8).map { _ in ["create", directory.path, "acme", "shared", "250"] })
+        for run in runs { #expect(run.status == 0, "\(run.errors)") }
+        #expect(runs.flatMap(\.ids).sorted() == Array(1...2000))
         let state = try Fixtures.store(directory).read(Fixtures.key("acme", "shared"))
         #expect(state.tasks.map(\.id.rawValue) == Array(1...2000))
         #expect(state.nextID == 2001 && state.sequence == 2000)
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func eightProcessesInEightWorkspacesLoseAndDoubleNothing() throws {
+    func eightProcessesInEightWorkspacesLoseAndDoubleNothing() async throws {
         let directory = try TemporaryDirectory()
-        let probes = try (0..<8).map { index in try Probe(["create", directory.path, "acme", "w\(index)", "250"]) }
-        for probe in probes {
-            let ids = probe.acknowledgedIDs()
-            #expect(probe.process.terminationStatus == 0, "\(probe.errorText())")
-            #expect(ids == Array(1...250))
+        let runs = try await Self.runAll((0..<8).map { ["create", directory.path, "acme", "w\($0)", "250"] })
+        for run in runs {
+            #expect(run.status == 0, "\(run.errors)")
+            #expect(run.ids == Array(1...250))
         }
         let store = try Fixtures.store(directory)
         for index in 0..<8 {
@@ -99,33 +112,41 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func writersKilledAtRandomMomentsNeverCorruptOrLoseAcknowledgedCreates() throws {
+    func writersKilledAtRandomMomentsNeverCorruptOrLoseAcknowledgedCreates() async throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
-        var generator = SystemRandomNumberGenerator()
+        let path = directory.path
         let started = ContinuousClock.now
-        var acknowledgedTotal = 0
-        for round in 0..<200 {
-            // A fresh workspace every 40 rounds keeps documents small, so rounds stay fast.
-            let key = try Fixtures.key("acme", "kill\(round / 40)")
-            let probe = try Probe(["create", directory.path, "acme", key.workspace.rawValue, "100000"])
-            usleep(UInt32.random(in: 1_000..<40_000, using: &generator))
-            kill(probe.process.processIdentifier, SIGKILL)
-            let acknowledged = probe.acknowledgedIDs()
-            acknowledgedTotal += acknowledged.count
-            let state: WorkspaceState
-            do {
-                state = try store.read(key)
-            } catch {
-                Issue.record("round \(round): the document does not parse: \(error)")
-                return
+        let (failures, acknowledgedTotal) = try await Threads.run { () throws -> ([String], Int) in
+            var generator = SystemRandomNumberGenerator()
+            var acknowledgedTotal = 0
+            for round in 0..<200 {
+                // A fresh workspace every 40 rounds keeps documents small, so rounds stay fast.
+                let key = try Fixtures.key("acme", "kill\(round / 40)")
+                let probe = try Probe(["create", path, "acme", key.workspace.rawValue, "100000"])
+                // A random moment: from before the store is opened to several creates in.
+                usleep(UInt32.random(in: 1_000..<40_000, using: &generator))
+                kill(probe.process.processIdentifier, SIGKILL)
+                let acknowledged = probe.acknowledgedIDs()
+                acknowledgedTotal += acknowledged.count
+                let state: WorkspaceState
+                do {
+                    state = try store.read(key)
+                } catch {
+                    return (["round \(round): the document does not parse: \(error)"], acknowledgedTotal)
+                }
+                let stored = Set(state.tasks.map(\.id.rawValue))
+                let lost = acknowledged.filter { !stored.contains($0) }
+                if !lost.isEmpty {
+                    return (["round \(round): acknowledged but missing: \(lost)"], acknowledgedTotal)
+                }
+                if state.tasks.map(\.id.rawValue) != Array(1..<state.nextID) {
+                    return (["round \(round): ids are not 1..<\(state.nextID)"], acknowledgedTotal)
+                }
             }
-            let stored = Set(state.tasks.map(\.id.rawValue))
-            let lost = acknowledged.filter { !stored.contains($0) }
-            #expect(lost.isEmpty, "round \(round): acknowledged but missing: \(lost)")
-            #expect(state.tasks.map(\.id.rawValue) == Array(1..<state.nextID))
-            if !lost.isEmpty { return }
+            return ([], acknowledgedTotal)
         }
+        #expect(failures.isEmpty)
         #expect(acknowledgedTotal > 0)
         #expect(ContinuousClock.now - started < .seconds(90))
     }

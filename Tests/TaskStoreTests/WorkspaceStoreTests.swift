@@ -82,13 +82,9 @@ import Testing
         let key = try Fixtures.key()
         // Separate store objects too: each opens its own lock descriptions, like separate processes would.
         let stores = try (0..<2).map { _ in try Fixtures.store(directory) }
-        let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
-            for worker in 0..<8 {
-                let store = stores[worker % stores.count]
-                group.addTask { try (0..<40).map { _ in try Fixtures.create(in: store, key).rawValue } }
-            }
-            return try await group.reduce([], +)
-        }
+        let ids = try await Threads.run(count: 8) { worker in
+            try (0..<40).map { _ in try Fixtures.create(in: stores[worker % stores.count], key).rawValue }
+        }.flatMap { $0 }
         #expect(ids.sorted() == Array(1...320))
         #expect(try stores[0].read(key).tasks.map(\.id.rawValue) == Array(1...320))
     }
@@ -121,20 +117,14 @@ import Testing
     @Test func theWorkspaceLimitHoldsUnderConcurrentCreators() async throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory, maxWorkspaces: 5)
-        let successes = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<20 {
-                let key = try Fixtures.key("acme", "w\(index)")
-                group.addTask {
-                    do {
-                        try Fixtures.create(in: store, key)
-                        return true
-                    } catch StoreError.workspaceLimitReached {
-                        return false
-                    }
-                }
+        let successes = try await Threads.run(count: 20) { index in
+            do {
+                try Fixtures.create(in: store, Fixtures.key("acme", "w\(index)"))
+                return true
+            } catch StoreError.workspaceLimitReached {
+                return false
             }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-        }
+        }.count { $0 }
         #expect(successes == 5)
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).count == 5)
     }
