@@ -26,13 +26,14 @@ import Testing
 
     enum ProbeError: Error {
         case notFound([String])
-        case failed(status: Int32, stderr: String)
     }
 
     final class Probe {
         let process = Process()
         let output = Pipe()
         let errors = Pipe()
+        /// Output already read by `waitForFirstOutput`.
+        private var received = Data()
 
         init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: try WorkspaceStoreProcessTests.probePath())
@@ -42,9 +43,14 @@ import Testing
             try process.run()
         }
 
+        /// Blocks until the probe wrote something (its first acknowledged id) or closed its output.
+        func waitForFirstOutput() {
+            received += output.fileHandleForReading.availableData
+        }
+
         /// Every complete line the probe wrote, read until it exits.
         func acknowledgedIDs() -> [Int64] {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let data = received + output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
             // A line is acknowledged only once its line break was written.
@@ -124,8 +130,10 @@ import Testing
                 // A fresh workspace every 40 rounds keeps documents small, so rounds stay fast.
                 let key = try Fixtures.key("acme", "kill\(round / 40)")
                 let probe = try Probe(["create", path, "acme", key.workspace.rawValue, "100000"])
-                // A random moment: from before the store is opened to several creates in.
-                usleep(UInt32.random(in: 1_000..<40_000, using: &generator))
+                // A random moment: in odd rounds anywhere from start-up on, in even rounds after the first
+                // create returned, so that most kills land in the middle of the write path.
+                if round.isMultiple(of: 2) { probe.waitForFirstOutput() }
+                usleep(UInt32.random(in: 0..<30_000, using: &generator))
                 kill(probe.process.processIdentifier, SIGKILL)
                 let acknowledged = probe.acknowledgedIDs()
                 acknowledgedTotal += acknowledged.count
