@@ -14,6 +14,8 @@ enum Syscall {
         var changedSeconds: Int64
         var changedNanoseconds: Int64
         var isDirectory: Bool
+        /// The permission bits (`0o600` …).
+        var permissions: UInt32
 
         /// Same file (device and inode), whatever its contents.
         func isSameFile(as other: FileIdentity) -> Bool { device == other.device && inode == other.inode }
@@ -183,7 +185,7 @@ enum Syscall {
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
             modifiedSeconds: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec),
             changedSeconds: Int64(info.st_ctim.tv_sec), changedNanoseconds: Int64(info.st_ctim.tv_nsec),
-            isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+            isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, permissions: UInt32(info.st_mode & 0o7777))
     }
 
     /// The names in a directory, without `.` and `..`; `nil` when the directory does not exist.
