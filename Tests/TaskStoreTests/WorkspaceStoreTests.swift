@@ -182,6 +182,37 @@ import Testing
         #expect(records.allSatisfy { $0.key == key })
     }
 
+    @Test func aFailedWriteLeavesTheDocumentAndTheLogAsTheyWere() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        try Fixtures.create(in: store, key)
+        let follower = try ChangeLogFollower(directory: directory.path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key)))
+        // A directory where the temporary file goes makes the write fail like a full disk would, at the start.
+        try FileManager.default.createDirectory(
+            atPath: store.workspaceDirectory(key) + "/state.json.tmp", withIntermediateDirectories: false)
+        let error = #expect(throws: StoreError.self) { try Fixtures.create(in: store, key) }
+        guard case .io(_, let path, let code) = error else {
+            Issue.record("expected an io error, got \(String(describing: error))")
+            return
+        }
+        #expect(path.hasSuffix("state.json.tmp") && code == EISDIR)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key))) == before)
+        #expect(try follower.poll().isEmpty)
+    }
+
+    @Test func aChangeLogThatCannotBeWrittenDoesNotFailACommittedChange() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let log = directory.path + "/changes.log"
+        try FileManager.default.removeItem(atPath: log)
+        try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: false)
+        try Fixtures.create(in: store, key)
+        #expect(try store.read(key).tasks.count == 1)
+    }
+
     @Test func unavailableErrorsAreRecognised() {
         #expect(StoreError.io(operation: "write", path: "/x", errno: ENOSPC).isUnavailable)
         #expect(StoreError.io(operation: "open", path: "/x", errno: EROFS).isUnavailable)
