@@ -58,9 +58,9 @@ public final class WorkspaceStore: Sendable {
     private func readDocument(at path: String) throws(StoreError) -> WorkspaceState {
         guard let bytes = try AtomicFile.read(path) else { return .empty }
         do {
-            return try WireFormat.decode(WorkspaceState.self, from: bytes)
+            return try WireFormat.decodeWorkspaceDocument(bytes)
         } catch {
-            throw .corrupt(path: path, detail: bytes.isEmpty ? "the file is empty" : String("\(error)".prefix(300)))
+            throw .corrupt(path: path, detail: bytes.isEmpty ? "the file is empty" : String(error.message.prefix(300)))
         }
     }
 
@@ -90,14 +90,13 @@ public final class WorkspaceStore: Sendable {
         defer { lock.unlock() }
         let path = directory + "/state.json"
         var state = try readDocument(at: path)
+        let committed = state.sequence
         let outcome = try body(&state)
         guard let change = outcome.change else { return outcome.result }
-        let bytes: [UInt8]
-        do {
-            bytes = try WireFormat.encode(state) + [UInt8(ascii: "\n")]
-        } catch {
-            throw StoreError.encodingFailed(detail: "\(error)")
-        }
+        // `TaskStateMachine.apply` advances `seq`; a body that forgot would make followers skip this change as one
+        // they already hold, so the store guarantees one step per committed change.
+        if state.sequence <= committed { state.sequence = committed + 1 }
+        let bytes = WireFormat.workspaceDocument(state)
         try AtomicFile.write(bytes, to: path, temporary: directory + "/state.json.tmp")
         do {
             try changeLog.append(ChangeRecord(sequence: state.sequence, key: key, change: change))
@@ -106,7 +105,7 @@ public final class WorkspaceStore: Sendable {
             // retry a change that happened. Followers notice the missing record as a sequence gap on the next one.
             logger.error(
                 "Change committed but not logged",
-                metadata: ["workspace": "\(key)", "store.seq": "\(state.sequence)", "error": "\(error)"])
+                metadata: ["store.workspace": "\(key)", "store.seq": "\(state.sequence)", "error": "\(error)"])
         }
         return outcome.result
     }
@@ -125,7 +124,7 @@ public final class WorkspaceStore: Sendable {
         }
         if try Syscall.makeDirectory(directory) {
             try Syscall.fsyncDirectory(tenantDirectory)
-            logger.debug("Workspace created", metadata: ["workspace": "\(key)"])
+            logger.debug("Workspace created", metadata: ["store.workspace": "\(key)"])
         }
     }
 
