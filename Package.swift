@@ -99,6 +99,7 @@ let package = Package(
             name: "TaskStoreTests",
             dependencies: ["TaskStore", "TaskCore", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "TaskdFastCGITests", dependencies: ["TaskdFastCGI", "TaskAPI", "TaskCore"]),
         .testTarget(
             name: "TaskAPITests",
             dependencies: [

@@ -43,24 +43,18 @@ enum Syscall {
         _ = Glibc.close(fd)
     }
 
-    /// Reads up to `count` bytes into `buffer` at its end; returns how many were read (0 at end of file).
+    /// Reads up to `count` bytes and appends them to `buffer`; returns how many were read (0 at end of file).
     static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], count: Int, path: String) throws(StoreError) -> Int {
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: count))
-        while true {
-            let result = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress.map { $0 + start }, count)
-            }
-            if result >= 0 {
-                buffer.removeLast(count - result)
-                return result
-            }
-            let code = errno
-            if code != EINTR {
-                buffer.removeLast(count)
-                throw .io(operation: "read", path: path, errno: code)
+        let result = withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { scratch -> Int in
+            while true {
+                let result = Glibc.read(fd, scratch.baseAddress, count)
+                if result > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<result])) }
+                if result >= 0 { return result }
+                if errno != EINTR { return -Int(errno) }
             }
         }
+        if result < 0 { throw .io(operation: "read", path: path, errno: Int32(-result)) }
+        return result
     }
 
     /// Reads from the current position to the end of the file.

@@ -58,9 +58,9 @@ public final class WorkspaceStore: Sendable {
     private func readDocument(at path: String) throws(StoreError) -> WorkspaceState {
         guard let bytes = try AtomicFile.read(path) else { return .empty }
         do {
-            return try WireFormat.decode(WorkspaceState.self, from: bytes)
+            return try WireFormat.decodeWorkspaceDocument(bytes)
         } catch {
-            throw .corrupt(path: path, detail: bytes.isEmpty ? "the file is empty" : String("\(error)".prefix(300)))
+            throw .corrupt(path: path, detail: bytes.isEmpty ? "the file is empty" : String(error.message.prefix(300)))
         }
     }
 
@@ -92,12 +92,7 @@ public final class WorkspaceStore: Sendable {
         var state = try readDocument(at: path)
         let outcome = try body(&state)
         guard let change = outcome.change else { return outcome.result }
-        let bytes: [UInt8]
-        do {
-            bytes = try WireFormat.encode(state) + [UInt8(ascii: "\n")]
-        } catch {
-            throw StoreError.encodingFailed(detail: "\(error)")
-        }
+        let bytes = WireFormat.workspaceDocument(state)
         try AtomicFile.write(bytes, to: path, temporary: directory + "/state.json.tmp")
         do {
             try changeLog.append(ChangeRecord(sequence: state.sequence, key: key, change: change))

@@ -27,7 +27,7 @@ final class TaskdHarness: @unchecked Sendable {
         /// nginx's per-address rate limit (`limit_req_zone ... rate=`) and burst.
         var rateLimit = "10000r/s"
         var rateBurst = 10_000
-        /// Put the state directory on its own small tmpfs (root only), so a test can remount it read-only.
+        /// Put the state directory on its own small tmpfs (root only), so a test can fill it up (ENOSPC).
         var stateOnTmpfs = false
         /// Extra `TASKD_*` variables for the servers.
         var environment: [String: String] = [:]
@@ -86,13 +86,31 @@ final class TaskdHarness: @unchecked Sendable {
         httpPort = try FreePort.next()
         client = HTTPClient(port: httpPort)
         if options.stateOnTmpfs {
-            try Self.mount(["-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", stateDirectory.path])
+            try Self.mount(["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", stateDirectory.path])
         }
     }
 
-    /// Remounts the tmpfs state directory (see `Options.stateOnTmpfs`) read-only or read-write.
-    func remountState(readOnly: Bool) throws {
-        try Self.mount(["-o", readOnly ? "remount,ro" : "remount,rw", stateDirectory.path])
+    /// Fills the tmpfs state directory (see `Options.stateOnTmpfs`) to the last byte, so that every write fails with
+    /// ENOSPC, or frees it again. (Remounting read-only is refused while the servers hold files open for writing.)
+    func fillState(_ full: Bool) throws {
+        let filler = stateDirectory.appendingPathComponent("filler")
+        guard full else {
+            try FileManager.default.removeItem(at: filler)
+            return
+        }
+        let fd = open(filler.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw HarnessError("cannot create \(filler.path): errno \(errno)") }
+        defer { close(fd) }
+        let chunk = [UInt8](repeating: 0x20, count: 65_536)
+        var size = chunk.count
+        // Large writes first, then smaller ones, until not even one byte fits.
+        while size > 0 {
+            let written = chunk.withUnsafeBytes { write(fd, $0.baseAddress, size) }
+            if written < 0 {
+                guard errno == ENOSPC else { throw HarnessError("filling the state directory: errno \(errno)") }
+                size /= 2
+            }
+        }
     }
 
     private static func mount(_ arguments: [String]) throws {
@@ -182,14 +200,35 @@ final class TaskdHarness: @unchecked Sendable {
         try await waitUntil("nginx on port \(httpPort) and taskd-fcgi behind it to answer") {
             if let nginx = self.nginx, !nginx.isRunning { throw HarnessError("nginx exited") }
             if let responder = self.responder, !responder.isRunning { throw HarnessError("taskd-fcgi exited") }
-            // Without a key the responder answers 401; nginx alone would answer 502.
+            // Without a key the responder answers 401; nginx alone would answer 502. A test with a tight rate limit
+            // may get 429 instead: then the responder's socket accepting connections is the sign.
             let answer = try await self.client.get("/tasks")
-            return answer.status == 401
+            return answer.status == 401 || (answer.status == 429 && Self.acceptsConnections(self.fcgiSocket.path))
         }
         if options.startWebSocket {
             try await waitUntil("taskd-ws behind nginx to answer") {
                 let answer = try await self.client.get("/ws/tasks")
                 return answer.status != 502
+            }
+        }
+    }
+
+    /// Whether a process accepts connections on the unix socket at `path`.
+    static func acceptsConnections(_ path: String) -> Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
             }
         }
     }
