@@ -84,8 +84,14 @@ check "taskctl check passes" "in_container 'taskctl check' >/dev/null"
 in_container 'kill -KILL $(systemctl show -p MainPID --value taskd-fcgi)'
 codes="$(in_container "for i in \$(seq 10); do curl -s -o /dev/null -w '%{http_code} ' -H '$host' '$url?api_key=$key'; sleep 0.2; done")"
 check "a crash is restarted and no request fails meanwhile ($codes)" "[[ '$codes' == '$(printf '200 %.0s' $(seq 10))' ]]"
+in_container 'kill -KILL $(systemctl show -p MainPID --value taskd-ws)'
+sleep 2
+check "a crashed taskd-ws is restarted" "[[ \$(in_container 'systemctl show -p NRestarts --value taskd-ws') == 1 && \$(in_container 'systemctl is-active taskd-ws') == active ]]"
+check "taskd-fcgi kept serving meanwhile" "[[ \$(in_container \"curl -s -o /dev/null -w %{http_code} -H '$host' '$url?api_key=$key'\") == 200 ]]"
+in_container 'systemctl stop taskd-ws.service'
+check "systemctl stop taskd-ws: exit status 0" "[[ \$(in_container 'systemctl show -p ExecMainStatus --value taskd-ws') == 0 ]]"
 in_container 'systemctl stop taskd-fcgi.service'
-check "systemctl stop: exit status 0" "[[ \$(in_container 'systemctl show -p ExecMainStatus --value taskd-fcgi') == 0 ]]"
+check "systemctl stop taskd-fcgi: exit status 0" "[[ \$(in_container 'systemctl show -p ExecMainStatus --value taskd-fcgi') == 0 ]]"
 in_container "taskctl key revoke \$(taskctl key list --json | sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/')" >/dev/null
 sleep 1
 check "a revoked key is refused (socket activation restarts the responder)" "[[ \$(in_container \"curl -s -o /dev/null -w %{http_code} -H '$host' '$url?api_key=$key'\") == 401 ]]"
