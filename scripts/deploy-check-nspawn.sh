@@ -75,6 +75,8 @@ check "keys.json belongs to the service user" "[[ \$(in_container 'stat -c %U:%a
 check "the socket is taskd:www-data 0660" "[[ \$(in_container 'stat -c %U:%G:%a /run/taskd/fcgi.sock') == taskd:www-data:660 ]]"
 check "POST through nginx answers 201" "[[ \$(in_container \"curl -s -o /dev/null -w %{http_code} -H '$host' -H 'Content-Type: application/json' -d '{\\\"name\\\":\\\"n\\\",\\\"type\\\":\\\"gx.tiny\\\"}' '$url?api_key=$key'\") == 201 ]]"
 check "GET lists it" "in_container \"curl -s -H '$host' '$url?api_key=$key'\" | grep -q '\"id\":1'"
+check "only taskd and www-data can reach /run/taskd" "[[ \$(in_container 'stat -c %U:%G:%a /run/taskd') == taskd:www-data:2750 ]]"
+check "a WebSocket upgrade through nginx gets 101 and the list" "in_container \"curl -s -i -N --max-time 2 -H '$host' -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' 'http://127.0.0.1:$port/ws/tasks?api_key=$key' || true\" | grep -a -q '101 Switching Protocols'"
 for service in taskd-fcgi taskd-ws; do
     check "$service exposure <= 1.0" "in_container 'systemd-analyze security $service.service' | tail -n 1 | awk '{ exit !(\$(NF-2) + 0 <= 1.0) }'"
 done
@@ -82,8 +84,14 @@ check "taskctl check passes" "in_container 'taskctl check' >/dev/null"
 in_container 'kill -KILL $(systemctl show -p MainPID --value taskd-fcgi)'
 codes="$(in_container "for i in \$(seq 10); do curl -s -o /dev/null -w '%{http_code} ' -H '$host' '$url?api_key=$key'; sleep 0.2; done")"
 check "a crash is restarted and no request fails meanwhile ($codes)" "[[ '$codes' == '$(printf '200 %.0s' $(seq 10))' ]]"
+in_container 'kill -KILL $(systemctl show -p MainPID --value taskd-ws)'
+sleep 2
+check "a crashed taskd-ws is restarted" "[[ \$(in_container 'systemctl show -p NRestarts --value taskd-ws') == 1 && \$(in_container 'systemctl is-active taskd-ws') == active ]]"
+check "taskd-fcgi kept serving meanwhile" "[[ \$(in_container \"curl -s -o /dev/null -w %{http_code} -H '$host' '$url?api_key=$key'\") == 200 ]]"
+in_container 'systemctl stop taskd-ws.service'
+check "systemctl stop taskd-ws: exit status 0" "[[ \$(in_container 'systemctl show -p ExecMainStatus --value taskd-ws') == 0 ]]"
 in_container 'systemctl stop taskd-fcgi.service'
-check "systemctl stop: exit status 0" "[[ \$(in_container 'systemctl show -p ExecMainStatus --value taskd-fcgi') == 0 ]]"
+check "systemctl stop taskd-fcgi: exit status 0" "[[ \$(in_container 'systemctl show -p ExecMainStatus --value taskd-fcgi') == 0 ]]"
 in_container "taskctl key revoke \$(taskctl key list --json | sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/')" >/dev/null
 sleep 1
 check "a revoked key is refused (socket activation restarts the responder)" "[[ \$(in_container \"curl -s -o /dev/null -w %{http_code} -H '$host' '$url?api_key=$key'\") == 401 ]]"

@@ -120,7 +120,11 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("Connection failed", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
+        isClosing = true
+        pending = nil
+        // A protocol error (an oversized frame, say) is answered by NIO's protocol error handler with the close code
+        // the RFC asks for, and it closes the channel once that frame is out; anything else ends the connection now.
+        if !(error is NIOWebSocketError) { context.close(promise: nil) }
     }
 
     // MARK: Ending
