@@ -86,6 +86,23 @@ struct RESTConcurrencyTests {
     }
 }
 
+extension RESTConcurrencyTests {
+    @Test func aResponderInheritingItsSocketOnFD0ServesThroughNginx() async throws {
+        try await TaskdHarness.with { harness in
+            let key = try harness.issueKey()
+            _ = try await harness.createTask(key: key)
+            await harness.responder?.stop()
+            try harness.startResponder(inheritingSocket: true)
+            try await harness.waitUntilReady()
+            let log = harness.responder?.logTail() ?? ""
+            #expect(log.contains("inherited listening socket (fd 0)"), "\(log)")
+            #expect(try await harness.listTasks(key: key).count == 1)
+            _ = try await harness.createTask(key: key)
+            #expect(try await harness.listTasks(key: key).map(\.id) == [1, 2])
+        }
+    }
+}
+
 /// Clients creating tasks in a loop until stopped, recording every id answered 201. Answers other than 201 (502
 /// while the responder is down) are tolerated; the load is bounded by the stop call and by a request budget.
 actor LoadGenerator {

@@ -13,7 +13,11 @@ final class ChildProcess: @unchecked Sendable {
     let logFile: URL
     private let process: Process
 
-    init(name: String, executable: URL, arguments: [String], environment: [String: String], logDirectory: URL) throws {
+    /// Starts the process; `standardInput` (default /dev/null) becomes its fd 0, e.g. a listening socket to inherit.
+    init(
+        name: String, executable: URL, arguments: [String], environment: [String: String], logDirectory: URL,
+        standardInput: FileHandle = FileHandle.nullDevice
+    ) throws {
         self.name = name
         self.logFile = logDirectory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
@@ -22,7 +26,7 @@ final class ChildProcess: @unchecked Sendable {
         process.executableURL = executable
         process.arguments = arguments
         process.environment = environment
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput
         process.standardOutput = output
         process.standardError = output
         self.process = process

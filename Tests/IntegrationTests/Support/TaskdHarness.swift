@@ -188,12 +188,46 @@ final class TaskdHarness: @unchecked Sendable {
     }
 
     /// Starts (or restarts) taskd-fcgi on the same socket and state dir, and waits until nginx reaches it.
-    func startResponder() throws {
+    ///
+    /// With `inheritingSocket`, the harness creates the listening socket itself and hands it over as fd 0, the way
+    /// spawn-fcgi does, with `TASKD_FCGI_SOCKET` unset.
+    func startResponder(inheritingSocket: Bool = false) throws {
         if let responder { retired.append(responder) }
         let binary = try PackagePaths.binaryDirectory().appendingPathComponent("taskd-fcgi")
+        var environment = serverEnvironment
+        var input = FileHandle.nullDevice
+        if inheritingSocket {
+            environment["TASKD_FCGI_SOCKET"] = nil
+            input = FileHandle(fileDescriptor: try Self.listen(on: fcgiSocket.path), closeOnDealloc: true)
+        }
         responder = try ChildProcess(
-            name: "taskd-fcgi-\(retired.count)", executable: binary, arguments: [], environment: serverEnvironment,
-            logDirectory: prefix.appendingPathComponent("logs"))
+            name: "taskd-fcgi-\(retired.count)", executable: binary, arguments: [], environment: environment,
+            logDirectory: prefix.appendingPathComponent("logs"), standardInput: input)
+        if inheritingSocket { try input.close() }
+    }
+
+    /// A listening unix socket at `path` (replacing a stale file), for a responder to inherit.
+    static func listen(on path: String) throws -> Int32 {
+        _ = unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, Glibc.listen(fd, 128) == 0 else {
+            close(fd)
+            throw HarnessError("cannot listen on \(path): errno \(errno)")
+        }
+        return fd
     }
 
     /// Polls, with a deadline, until nginx answers and the responder (and sidecar) behind it do too.
