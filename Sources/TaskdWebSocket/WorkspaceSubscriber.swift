@@ -36,14 +36,17 @@ struct SubscriberGroups {
 
     /// Runs `body` once per event loop, on that loop, with that loop's subscribers. Calls for one loop run in the
     /// order they were made (an event loop runs what it is given in order), so lists never overtake each other.
+    /// Other loops are handed their share first, so that they write while the calling loop writes its own.
     func forEachLoop(_ body: @escaping @Sendable ([any WorkspaceSubscriber]) -> Void) {
+        var local: [any WorkspaceSubscriber] = []
         for group in groups.values {
             let members = Array(group.members.values)
             if group.loop.inEventLoop {
-                body(members)
+                local = members
             } else {
                 group.loop.execute { body(members) }
             }
         }
+        if !local.isEmpty { body(local) }
     }
 }
