@@ -46,7 +46,10 @@ public final class APIHandler: Sendable {
         cors.addAllowOrigin(for: request, to: &response.headerFields)
         logger.debug(
             "Request answered",
-            metadata: ["http.method": "\(request.method.rawValue)", "http.status": "\(response.status.code)"])
+            metadata: [
+                "http.method": "\(request.method.rawValue)", "http.path": "\(request.path)",
+                "http.status": "\(response.status.code)",
+            ])
         return response
     }
 

@@ -31,7 +31,10 @@ extension APIHandler {
             } else {
                 logger.debug(
                     "Request refused",
-                    metadata: ["http.status": "\(response.status.code)", "error.code": "\(error.code)"])
+                    metadata: [
+                        "http.method": "\(request.method.rawValue)", "http.path": "\(request.path)",
+                        "http.status": "\(response.status.code)", "error.code": "\(error.code)",
+                    ])
             }
         } else {
             logger.error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])
@@ -94,7 +97,7 @@ extension RoutingError: HTTPErrorConvertible {
     var message: String {
         switch self {
         case .notFound(let path):
-            "No such endpoint: '\(path.prefix(100))'. The API serves /tasks, /tasks/{id}, /tasks/flush and /ws/tasks."
+            "No such endpoint: '\(path.prefix(100))'. The API serves \(Route.pathsText)."
         case .methodNotAllowed(let method, let allowed):
             "Method \(method.rawValue.prefix(20)) is not allowed here; use \(allowed.map(\.rawValue).joined(separator: ", "))."
         }

@@ -8,6 +8,9 @@ public enum Route: Hashable, Sendable {
     case deleteTask(TaskID)
     case flushTasks
 
+    /// The API's paths as a client would write them, for messages (the WebSocket stream is served by `taskd-ws`).
+    public static let pathsText = "/tasks, /tasks/{id}, /tasks/flush and /ws/tasks"
+
     /// A path the API knows, before the method is considered or an `:id` is parsed.
     ///
     /// Resolution comes in two steps because the contract orders its checks: an unknown path (404) or method (405) is

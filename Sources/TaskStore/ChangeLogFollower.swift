@@ -79,8 +79,7 @@ public final class ChangeLogFollower {
             return
         }
         Syscall.waitReadable(inotifyFD, milliseconds: Int32(milliseconds))
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        while scratch.withUnsafeMutableBytes({ Glibc.read(inotifyFD, $0.baseAddress, $0.count) }) > 0 {}
+        Syscall.discardPending(inotifyFD)
     }
 
     // MARK: Reading

@@ -17,6 +17,8 @@ public final class KeyRing: Sendable {
         var identity: Syscall.FileIdentity?
         var hasLoaded = false
         var checkedAt: ContinuousClock.Instant?
+        /// The last failure to stat the file, so that a lasting one is logged once.
+        var statError: StoreError?
     }
 
     private let path: String
@@ -59,21 +61,30 @@ public final class KeyRing: Sendable {
         do {
             identity = try Syscall.status(path)
         } catch {
-            logger.error("Cannot stat the keys file", metadata: ["path": "\(path)", "error": "\(error)"])
+            if cache.statError != error {
+                logger.error("Cannot stat the keys file", metadata: ["keys.path": "\(path)", "error": "\(error)"])
+            }
+            cache.statError = error
             cache.entries = []
             cache.identity = nil
             cache.hasLoaded = false
             return
         }
+        cache.statError = nil
         if cache.hasLoaded, identity == cache.identity { return }
         cache.identity = identity
         cache.hasLoaded = true
-        guard identity != nil else {
+        guard let identity else {
             if !cache.entries.isEmpty || !openMode {
-                logger.warning("The keys file does not exist; no key is accepted", metadata: ["path": "\(path)"])
+                logger.warning("The keys file does not exist; no key is accepted", metadata: ["keys.path": "\(path)"])
             }
             cache.entries = []
             return
+        }
+        if identity.permissions & 0o077 != 0 {
+            logger.warning(
+                "The keys file is readable by other users; make it mode 0600",
+                metadata: ["keys.path": "\(path)", "keys.mode": "\(String(identity.permissions, radix: 8))"])
         }
         do {
             let document = try KeysFile.read(path: path)
@@ -84,9 +95,11 @@ public final class KeyRing: Sendable {
                 }
                 return Entry(digest: digest, tenant: entry.tenant)
             }
-            logger.info("Keys loaded", metadata: ["path": "\(path)", "keys.count": "\(cache.entries.count)"])
+            logger.info("Keys loaded", metadata: ["keys.path": "\(path)", "keys.count": "\(cache.entries.count)"])
         } catch {
-            logger.error("Cannot read the keys file; no key is accepted", metadata: ["path": "\(path)", "error": "\(error)"])
+            logger.error(
+                "Cannot read the keys file; no key is accepted",
+                metadata: ["keys.path": "\(path)", "error": "\(error)"])
             cache.entries = []
         }
     }

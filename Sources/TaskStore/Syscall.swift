@@ -14,6 +14,8 @@ enum Syscall {
         var changedSeconds: Int64
         var changedNanoseconds: Int64
         var isDirectory: Bool
+        /// The permission bits (`0o600` …).
+        var permissions: UInt32
 
         /// Same file (device and inode), whatever its contents.
         func isSameFile(as other: FileIdentity) -> Bool { device == other.device && inode == other.inode }
@@ -44,7 +46,8 @@ enum Syscall {
     }
 
     /// Reads up to `count` bytes and appends them to `buffer`; returns how many were read (0 at end of file).
-    static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], count: Int, path: String) throws(StoreError) -> Int {
+    static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], count: Int, path: String) throws(StoreError) -> Int
+    {
         let result = withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { scratch -> Int in
             while true {
                 let result = Glibc.read(fd, scratch.baseAddress, count)
@@ -182,7 +185,7 @@ enum Syscall {
             device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
             modifiedSeconds: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec),
             changedSeconds: Int64(info.st_ctim.tv_sec), changedNanoseconds: Int64(info.st_ctim.tv_nsec),
-            isDirectory: (info.st_mode & S_IFMT) == S_IFDIR)
+            isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, permissions: UInt32(info.st_mode & 0o7777))
     }
 
     /// The names in a directory, without `.` and `..`; `nil` when the directory does not exist.
@@ -201,6 +204,13 @@ enum Syscall {
             if name != "." && name != ".." { names.append(name) }
         }
         return names
+    }
+
+    /// Reads and discards whatever a non-blocking descriptor holds (inotify events).
+    static func discardPending(_ fd: Int32) {
+        withUnsafeTemporaryAllocation(byteCount: 4096, alignment: 8) { scratch in
+            while Glibc.read(fd, scratch.baseAddress, scratch.count) > 0 {}
+        }
     }
 
     /// Waits until `fd` is readable or `milliseconds` pass; `EINTR` counts as a wake-up.

@@ -90,8 +90,12 @@ public final class WorkspaceStore: Sendable {
         defer { lock.unlock() }
         let path = directory + "/state.json"
         var state = try readDocument(at: path)
+        let committed = state.sequence
         let outcome = try body(&state)
         guard let change = outcome.change else { return outcome.result }
+        // `TaskStateMachine.apply` advances `seq`; a body that forgot would make followers skip this change as one
+        // they already hold, so the store guarantees one step per committed change.
+        if state.sequence <= committed { state.sequence = committed + 1 }
         let bytes = WireFormat.workspaceDocument(state)
         try AtomicFile.write(bytes, to: path, temporary: directory + "/state.json.tmp")
         do {
@@ -101,7 +105,7 @@ public final class WorkspaceStore: Sendable {
             // retry a change that happened. Followers notice the missing record as a sequence gap on the next one.
             logger.error(
                 "Change committed but not logged",
-                metadata: ["workspace": "\(key)", "store.seq": "\(state.sequence)", "error": "\(error)"])
+                metadata: ["store.workspace": "\(key)", "store.seq": "\(state.sequence)", "error": "\(error)"])
         }
         return outcome.result
     }
@@ -120,7 +124,7 @@ public final class WorkspaceStore: Sendable {
         }
         if try Syscall.makeDirectory(directory) {
             try Syscall.fsyncDirectory(tenantDirectory)
-            logger.debug("Workspace created", metadata: ["workspace": "\(key)"])
+            logger.debug("Workspace created", metadata: ["store.workspace": "\(key)"])
         }
     }
 

@@ -19,6 +19,14 @@ import Testing
         #expect(response.headerFields[.contentLength] == String(response.body.count))
     }
 
+    @Test func namesAreStoredAsSentAndEscapedOnTheWire() throws {
+        let api = try APIHarness()
+        let response = api.send(
+            .post, "/tasks", query: api.query(), body: #"{"name":"a\"b\\c</d>\u0001 é","type":"gx.micro"}"#)
+        #expect(response.text == #"{"task":{"id":1,"name":"a\"b\\c</d>\u0001 é","type":"gx.micro","status":"queued"}}"#)
+        #expect(try api.list().map(\.name) == ["a\"b\\c</d>\u{01} é"])
+    }
+
     @Test func listAnswers200WithTasksInIDOrder() throws {
         let api = try APIHarness()
         #expect(api.send(.get, "/tasks", query: api.query()).text == #"{"tasks":[]}"#)
@@ -110,6 +118,20 @@ import Testing
             #expect(response.error?.message.contains("api_key") == true)
             #expect(response.headerFields[.accessControlAllowOrigin] == "*")
         }
+    }
+
+    @Test func revokedKeyIs401WithinOneSecond() throws {
+        let api = try APIHarness()
+        #expect(api.send(.get, "/tasks", query: api.query()).status == .ok)
+        _ = try KeysFile.revoke(id: api.alphaKeyID, path: api.settings.keysFile)
+        let deadline = ContinuousClock.now + .seconds(1)
+        var status = api.send(.get, "/tasks", query: api.query()).status
+        while status != .unauthorized && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            status = api.send(.get, "/tasks", query: api.query()).status
+        }
+        #expect(status == .unauthorized)
+        #expect(api.send(.get, "/tasks", query: api.query(key: api.betaKey)).status == .ok)
     }
 
     @Test func unknownPathIs404() throws {

@@ -78,6 +78,8 @@ final class APIHarness {
     /// A key of tenant `alpha` and one of tenant `beta`.
     let alphaKey: String
     let betaKey: String
+    /// The id under which `alphaKey` is listed in the keys file (for `KeysFile.revoke`).
+    let alphaKeyID: String
 
     init(
         slots: Int = 6, maxTasks: Int? = nil, maxWorkspaces: Int? = nil, corsOrigins: String? = nil,
@@ -94,7 +96,9 @@ final class APIHarness {
         overrides.openMode = openMode
         settings = try ServiceSettings.resolve(overrides: overrides, environment: [:])
         let logger = recorder.logger()
-        alphaKey = try KeysFile.issue(tenant: TenantID(parsing: "alpha"), path: settings.keysFile).key
+        let alpha = try KeysFile.issue(tenant: TenantID(parsing: "alpha"), path: settings.keysFile)
+        alphaKey = alpha.key
+        alphaKeyID = alpha.entry.id
         betaKey = try KeysFile.issue(tenant: TenantID(parsing: "beta"), path: settings.keysFile).key
         store = try WorkspaceStore(
             directory: directory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant, logger: logger)

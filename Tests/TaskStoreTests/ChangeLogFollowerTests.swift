@@ -1,11 +1,12 @@
 import Foundation
+import Synchronization
 import TaskCore
 import Testing
 
 @testable import TaskStore
 
 @Suite struct ChangeLogFollowerTests {
-    private func changes(_ events: [FollowerEvent]) -> [ChangeRecord] {
+    private static func changes(_ events: [FollowerEvent]) -> [ChangeRecord] {
         events.compactMap { event in
             if case .change(let record) = event { return record }
             return nil
@@ -22,7 +23,7 @@ import Testing
         try Fixtures.create(in: store, key, name: "second")
         let events = try follower.poll()
         #expect(events.count == 1)
-        let record = try #require(changes(events).first)
+        let record = try #require(Self.changes(events).first)
         #expect(record.sequence == 2 && record.key == key)
         guard case .create(let name, _, _, _) = record.change else {
             Issue.record("expected a create, got \(record.change)")
@@ -50,10 +51,10 @@ import Testing
                 // old file and continue in the new one.
                 let events = try follower.poll()
                 #expect(!events.contains(.reset))
-                seen += changes(events)
+                seen += Self.changes(events)
             }
         }
-        seen += changes(try follower.poll())
+        seen += Self.changes(try follower.poll())
         #expect(rotations >= 3)
         #expect(seen.count == 150)
         for (offset, key) in keys.enumerated() {
@@ -64,22 +65,30 @@ import Testing
     @Test func keepsUpWithAConcurrentWriterAcrossRotation() async throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory, changeLogLimit: 16_000)
-        let follower = try ChangeLogFollower(directory: directory.path)
+        // Created here, before the first write, then handed to its thread.
+        let handOver = Mutex<ChangeLogFollower?>(try ChangeLogFollower(directory: directory.path))
         let key = try Fixtures.key()
         let total = 300
-        let writer = Task.detached {
-            for _ in 0..<total { try Fixtures.create(in: store, key) }
+        // Writer and follower each on their own thread, as in taskd-fcgi and taskd-ws.
+        let results = try await Threads.run(count: 2) { role -> (records: [ChangeRecord], resets: Int) in
+            if role == 0 {
+                for _ in 0..<total { try Fixtures.create(in: store, key) }
+                return ([], 0)
+            }
+            guard let follower = handOver.withLock({ $0.take() }) else { return ([], 1) }
+            var seen: [ChangeRecord] = []
+            var resets = 0
+            let deadline = ContinuousClock.now + .seconds(60)
+            while seen.count < total && resets == 0 && ContinuousClock.now < deadline {
+                follower.waitForActivity(timeout: .milliseconds(500))
+                let events = try follower.poll()
+                resets += events.count { $0 == .reset }
+                seen += Self.changes(events)
+            }
+            return (seen, resets)
         }
-        var seen: [ChangeRecord] = []
-        var resets = 0
-        let deadline = ContinuousClock.now + .seconds(60)
-        while seen.count < total && resets == 0 && ContinuousClock.now < deadline {
-            follower.waitForActivity(timeout: .milliseconds(500))
-            let events = try follower.poll()
-            resets += events.count { $0 == .reset }
-            seen += changes(events)
-        }
-        try await writer.value
+        let seen = results[1].records
+        let resets = results[1].resets
         #expect(resets == 0)
         #expect(seen.map(\.sequence) == (1...UInt64(total)).map { $0 })
         #expect(FileManager.default.fileExists(atPath: directory.path + "/changes.log.1"))
@@ -94,7 +103,7 @@ import Testing
         let events = try follower.poll()
         #expect(events.contains(.reset))
         try Fixtures.create(in: store, key)
-        let after = changes(try follower.poll())
+        let after = Self.changes(try follower.poll())
         #expect(after.map(\.sequence) == [31])
     }
 
@@ -104,11 +113,11 @@ import Testing
         let key = try Fixtures.key()
         let follower = try ChangeLogFollower(directory: directory.path)
         for _ in 0..<3 { try Fixtures.create(in: store, key) }
-        #expect(changes(try follower.poll()).count == 3)
+        #expect(Self.changes(try follower.poll()).count == 3)
         #expect(truncate(directory.path + "/changes.log", 0) == 0)
         #expect(try follower.poll() == [.reset])
         try Fixtures.create(in: store, key)
-        #expect(changes(try follower.poll()).map(\.sequence) == [4])
+        #expect(Self.changes(try follower.poll()).map(\.sequence) == [4])
     }
 
     @Test func consumesCompleteLinesOnly() throws {
@@ -139,7 +148,7 @@ import Testing
         try Fixtures.create(in: store, Fixtures.key())
         let events = try follower.poll()
         #expect(events.contains(.reset))
-        #expect(changes(events).map(\.sequence) == [1])
+        #expect(Self.changes(events).map(\.sequence) == [1])
     }
 
     @Test func compactingTheLogLosesNothing() throws {
@@ -151,7 +160,7 @@ import Testing
         try store.compactLog()
         try Fixtures.create(in: store, key)
         let events = try follower.poll()
-        #expect(changes(events).map(\.sequence) == [1, 2])
+        #expect(Self.changes(events).map(\.sequence) == [1, 2])
         #expect(!events.contains(.reset))
         let current = try String(contentsOfFile: directory.path + "/changes.log", encoding: .utf8)
         #expect(current.split(separator: "\n").count == 1)
@@ -167,6 +176,6 @@ import Testing
         try Fixtures.create(in: store, Fixtures.key())
         let woken = clock.measure { follower.waitForActivity(timeout: .seconds(10)) }
         #expect(woken < .seconds(5))
-        #expect(changes(try follower.poll()).count == 1)
+        #expect(Self.changes(try follower.poll()).count == 1)
     }
 }

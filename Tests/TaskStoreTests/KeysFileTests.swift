@@ -15,7 +15,9 @@ import Testing
         #expect(issued.key.hasPrefix("tk_") && issued.key.count == 46)
         #expect(issued.key != other.key && issued.entry.id != other.entry.id)
         #expect(issued.entry.tenant == acme)
-        #expect(issued.entry.sha256 == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined())
+        #expect(
+            issued.entry.sha256 == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined()
+        )
         #expect(try KeysFile.list(path: path) == [issued.entry, other.entry])
 
         let revoked = try KeysFile.revoke(id: issued.entry.id, path: path)
@@ -24,6 +26,17 @@ import Testing
         #expect(throws: StoreError.keyNotFound(id: issued.entry.id)) {
             try KeysFile.revoke(id: issued.entry.id, path: path)
         }
+    }
+
+    @Test func concurrentIssuesAreAllKept() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/keys.json"
+        let tenant = try TenantID(parsing: "acme")
+        let issued = try await Threads.run(count: 6) { _ in
+            try (0..<5).map { _ in try KeysFile.issue(tenant: tenant, path: path).entry.id }
+        }.flatMap { $0 }
+        #expect(Set(issued).count == 30)
+        #expect(Set(try KeysFile.list(path: path).map(\.id)) == Set(issued))
     }
 
     @Test func theFileHoldsOnlyHashesAndIsPrivate() throws {
@@ -68,16 +81,17 @@ private func apiKey(_ text: String) throws -> APIKey {
 }
 
 @Suite struct KeyRingTests {
-    private func eventually(within limit: Duration = .seconds(3), _ condition: () -> Bool) -> Bool {
+    /// Polls `condition` every 20 ms until it holds or `limit` passes.
+    private func eventually(within limit: Duration = .seconds(3), _ condition: () -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             if condition() { return true }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         return condition()
     }
 
-    @Test func issuedKeysResolveToTheirTenantAndRevokedOnesStopWithinASecond() throws {
+    @Test func issuedKeysResolveToTheirTenantAndRevokedOnesStopWithinASecond() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/keys.json"
         let acme = try TenantID(parsing: "acme")
@@ -90,19 +104,19 @@ private func apiKey(_ text: String) throws -> APIKey {
         _ = try KeysFile.revoke(id: issued.entry.id, path: path)
         let start = ContinuousClock.now
         let revokedKey = try apiKey(issued.key)
-        #expect(eventually { ring.tenant(for: revokedKey) == nil })
+        #expect(try await eventually { ring.tenant(for: revokedKey) == nil })
         #expect(ContinuousClock.now - start < .seconds(1))
         #expect(ring.tenant(for: try apiKey(kept.key))?.rawValue == "other")
     }
 
-    @Test func newKeysWorkWithoutARestart() throws {
+    @Test func newKeysWorkWithoutARestart() async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/keys.json"
         let ring = KeyRing(path: path, openMode: false, logger: Fixtures.logger)
         #expect(ring.tenant(for: try apiKey("tk_x")) == nil)
         let issued = try KeysFile.issue(tenant: TenantID(parsing: "late"), path: path)
         let key = try apiKey(issued.key)
-        #expect(eventually { ring.tenant(for: key)?.rawValue == "late" })
+        #expect(try await eventually { ring.tenant(for: key)?.rawValue == "late" })
     }
 
     @Test func openModeMakesEveryUnknownKeyItsOwnTenant() throws {

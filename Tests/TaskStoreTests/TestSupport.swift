@@ -9,7 +9,7 @@ final class TemporaryDirectory {
     let path: String
 
     init() throws {
-        var template = Array((NSTemporaryDirectory() + "/taskd-store-XXXXXX").utf8CString)
+        var template = Array((NSTemporaryDirectory().replacing(/\/+$/, with: "") + "/taskd-store-XXXXXX").utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.flatMap { mkdtemp($0) }
         }

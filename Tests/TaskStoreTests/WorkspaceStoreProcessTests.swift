@@ -10,7 +10,8 @@ import Testing
     static func probePath() throws -> String {
         var candidates: [String] = []
         if let explicit = ProcessInfo.processInfo.environment["TASKD_STORE_PROBE"] { candidates.append(explicit) }
-        for start in [Bundle.main.executablePath, CommandLine.arguments.first, Bundle.main.bundlePath].compactMap({ $0 }) {
+        for start in [Bundle.main.executablePath, CommandLine.arguments.first, Bundle.main.bundlePath].compactMap({ $0 }
+        ) {
             var directory = URL(fileURLWithPath: start).resolvingSymlinksInPath().deletingLastPathComponent()
             for _ in 0..<3 {
                 candidates.append(directory.appendingPathComponent("taskd-store-probe").path)
@@ -25,13 +26,14 @@ import Testing
 
     enum ProbeError: Error {
         case notFound([String])
-        case failed(status: Int32, stderr: String)
     }
 
     final class Probe {
         let process = Process()
         let output = Pipe()
         let errors = Pipe()
+        /// Output already read by `waitForFirstOutput`.
+        private var received = Data()
 
         init(_ arguments: [String]) throws {
             process.executableURL = URL(fileURLWithPath: try WorkspaceStoreProcessTests.probePath())
@@ -41,9 +43,14 @@ import Testing
             try process.run()
         }
 
+        /// Blocks until the probe wrote something (its first acknowledged id) or closed its output.
+        func waitForFirstOutput() {
+            received += output.fileHandleForReading.availableData
+        }
+
         /// Every complete line the probe wrote, read until it exits.
         func acknowledgedIDs() -> [Int64] {
-            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let data = received + output.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             let text = String(decoding: data, as: UTF8.self)
             // A line is acknowledged only once its line break was written.
@@ -56,29 +63,42 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(3)))
-    func eightProcessesCreatingInOneWorkspaceLoseAndDoubleNothing() throws {
-        let directory = try TemporaryDirectory()
-        let probes = try (0..<8).map { _ in try Probe(["create", directory.path, "acme", "shared", "250"]) }
-        var acknowledged: [Int64] = []
-        for probe in probes {
-            acknowledged += probe.acknowledgedIDs()
-            #expect(probe.process.terminationStatus == 0, "\(probe.errorText())")
+    /// What one probe run left behind.
+    struct Run: Sendable {
+        var ids: [Int64]
+        var status: Int32
+        var errors: String
+    }
+
+    /// Starts one probe per argument list at once and waits for all of them, on a dedicated thread.
+    static func runAll(_ argumentLists: [[String]]) async throws -> [Run] {
+        try await Threads.run {
+            let probes = try argumentLists.map { try Probe($0) }
+            return probes.map { probe in
+                let ids = probe.acknowledgedIDs()
+                return Run(ids: ids, status: probe.process.terminationStatus, errors: probe.errorText())
+            }
         }
-        #expect(acknowledged.sorted() == Array(1...2000))
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func eightProcessesCreatingInOneWorkspaceLoseAndDoubleNothing() async throws {
+        let directory = try TemporaryDirectory()
+        let runs = try await Self.runAll((0..<8).map { _ in ["create", directory.path, "acme", "shared", "250"] })
+        for run in runs { #expect(run.status == 0, "\(run.errors)") }
+        #expect(runs.flatMap(\.ids).sorted() == Array(1...2000))
         let state = try Fixtures.store(directory).read(Fixtures.key("acme", "shared"))
         #expect(state.tasks.map(\.id.rawValue) == Array(1...2000))
         #expect(state.nextID == 2001 && state.sequence == 2000)
     }
 
     @Test(.timeLimit(.minutes(3)))
-    func eightProcessesInEightWorkspacesLoseAndDoubleNothing() throws {
+    func eightProcessesInEightWorkspacesLoseAndDoubleNothing() async throws {
         let directory = try TemporaryDirectory()
-        let probes = try (0..<8).map { index in try Probe(["create", directory.path, "acme", "w\(index)", "250"]) }
-        for probe in probes {
-            let ids = probe.acknowledgedIDs()
-            #expect(probe.process.terminationStatus == 0, "\(probe.errorText())")
-            #expect(ids == Array(1...250))
+        let runs = try await Self.runAll((0..<8).map { ["create", directory.path, "acme", "w\($0)", "250"] })
+        for run in runs {
+            #expect(run.status == 0, "\(run.errors)")
+            #expect(run.ids == Array(1...250))
         }
         let store = try Fixtures.store(directory)
         for index in 0..<8 {
@@ -87,7 +107,9 @@ import Testing
         }
         // Every change was logged once, in commit order per workspace.
         let log = try String(contentsOfFile: directory.path + "/changes.log", encoding: .utf8)
-        let records = try log.split(separator: "\n").map { try WireFormat.decode(ChangeRecord.self, from: Array($0.utf8)) }
+        let records = try log.split(separator: "\n").map {
+            try WireFormat.decode(ChangeRecord.self, from: Array($0.utf8))
+        }
         #expect(records.count == 2000)
         for index in 0..<8 {
             let key = try Fixtures.key("acme", "w\(index)")
@@ -96,33 +118,43 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(2)))
-    func writersKilledAtRandomMomentsNeverCorruptOrLoseAcknowledgedCreates() throws {
+    func writersKilledAtRandomMomentsNeverCorruptOrLoseAcknowledgedCreates() async throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
-        var generator = SystemRandomNumberGenerator()
+        let path = directory.path
         let started = ContinuousClock.now
-        var acknowledgedTotal = 0
-        for round in 0..<200 {
-            // A fresh workspace every 40 rounds keeps documents small, so rounds stay fast.
-            let key = try Fixtures.key("acme", "kill\(round / 40)")
-            let probe = try Probe(["create", directory.path, "acme", key.workspace.rawValue, "100000"])
-            usleep(UInt32.random(in: 1_000..<40_000, using: &generator))
-            kill(probe.process.processIdentifier, SIGKILL)
-            let acknowledged = probe.acknowledgedIDs()
-            acknowledgedTotal += acknowledged.count
-            let state: WorkspaceState
-            do {
-                state = try store.read(key)
-            } catch {
-                Issue.record("round \(round): the document does not parse: \(error)")
-                return
+        let (failures, acknowledgedTotal) = try await Threads.run { () throws -> ([String], Int) in
+            var generator = SystemRandomNumberGenerator()
+            var acknowledgedTotal = 0
+            for round in 0..<200 {
+                // A fresh workspace every 40 rounds keeps documents small, so rounds stay fast.
+                let key = try Fixtures.key("acme", "kill\(round / 40)")
+                let probe = try Probe(["create", path, "acme", key.workspace.rawValue, "100000"])
+                // A random moment: in odd rounds anywhere from start-up on, in even rounds after the first
+                // create returned, so that most kills land in the middle of the write path.
+                if round.isMultiple(of: 2) { probe.waitForFirstOutput() }
+                usleep(UInt32.random(in: 0..<30_000, using: &generator))
+                kill(probe.process.processIdentifier, SIGKILL)
+                let acknowledged = probe.acknowledgedIDs()
+                acknowledgedTotal += acknowledged.count
+                let state: WorkspaceState
+                do {
+                    state = try store.read(key)
+                } catch {
+                    return (["round \(round): the document does not parse: \(error)"], acknowledgedTotal)
+                }
+                let stored = Set(state.tasks.map(\.id.rawValue))
+                let lost = acknowledged.filter { !stored.contains($0) }
+                if !lost.isEmpty {
+                    return (["round \(round): acknowledged but missing: \(lost)"], acknowledgedTotal)
+                }
+                if state.tasks.map(\.id.rawValue) != Array(1..<state.nextID) {
+                    return (["round \(round): ids are not 1..<\(state.nextID)"], acknowledgedTotal)
+                }
             }
-            let stored = Set(state.tasks.map(\.id.rawValue))
-            let lost = acknowledged.filter { !stored.contains($0) }
-            #expect(lost.isEmpty, "round \(round): acknowledged but missing: \(lost)")
-            #expect(state.tasks.map(\.id.rawValue) == Array(1..<state.nextID))
-            if !lost.isEmpty { return }
+            return ([], acknowledgedTotal)
         }
+        #expect(failures.isEmpty)
         #expect(acknowledgedTotal > 0)
         #expect(ContinuousClock.now - started < .seconds(90))
     }

@@ -77,6 +77,18 @@ import Testing
         #expect(try store.read(key) == state)
     }
 
+    @Test func threadsOfOneProcessExcludeEachOther() async throws {
+        let directory = try TemporaryDirectory()
+        let key = try Fixtures.key()
+        // Separate store objects too: each opens its own lock descriptions, like separate processes would.
+        let stores = try (0..<2).map { _ in try Fixtures.store(directory) }
+        let ids = try await Threads.run(count: 8) { worker in
+            try (0..<40).map { _ in try Fixtures.create(in: stores[worker % stores.count], key).rawValue }
+        }.flatMap { $0 }
+        #expect(ids.sorted() == Array(1...320))
+        #expect(try stores[0].read(key).tasks.map(\.id.rawValue) == Array(1...320))
+    }
+
     @Test func theWorkspaceLimitStopsOnlyNewWorkspaces() throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory, maxWorkspaces: 2)
@@ -89,26 +101,30 @@ import Testing
         try Fixtures.create(in: store, Fixtures.key("acme", "one"))
         #expect(try store.read(Fixtures.key("acme", "three")) == .empty)
         try Fixtures.create(in: store, Fixtures.key("other", "three"))
+        // A change that fails on a new workspace reports its own error, not the limit.
+        let missing = try #require(TaskID(rawValue: 1))
+        let machine = try Fixtures.machine()
+        #expect(throws: TaskError.notFound(missing)) {
+            try store.update(Fixtures.key("acme", "three")) { state in
+                let change = TaskChange.delete(missing, at: Fixtures.now())
+                _ = try machine.apply(change, to: &state)
+                return StoreUpdate(change: change, result: ())
+            }
+        }
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).map(\.rawValue) == ["one", "two"])
     }
 
     @Test func theWorkspaceLimitHoldsUnderConcurrentCreators() async throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory, maxWorkspaces: 5)
-        let successes = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<20 {
-                let key = try Fixtures.key("acme", "w\(index)")
-                group.addTask {
-                    do {
-                        try Fixtures.create(in: store, key)
-                        return true
-                    } catch StoreError.workspaceLimitReached {
-                        return false
-                    }
-                }
+        let successes = try await Threads.run(count: 20) { index in
+            do {
+                try Fixtures.create(in: store, Fixtures.key("acme", "w\(index)"))
+                return true
+            } catch StoreError.workspaceLimitReached {
+                return false
             }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-        }
+        }.count { $0 }
         #expect(successes == 5)
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).count == 5)
     }
@@ -144,6 +160,57 @@ import Testing
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).map(\.rawValue) == ["a`b", "default"])
         #expect(try store.workspaces(of: TenantID(parsing: "b.c")).map(\.rawValue) == ["x\\y"])
         #expect(try store.workspaces(of: TenantID(parsing: "nobody")).isEmpty)
+    }
+
+    @Test func everyCommittedChangeAdvancesTheSequenceOnce() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let follower = try ChangeLogFollower(directory: directory.path)
+        try Fixtures.create(in: store, key)
+        // A body that changes the state without advancing `seq` still gets the next number.
+        try store.update(key) { state in
+            state.asOf = Fixtures.now()
+            return StoreUpdate(change: .flush(at: state.asOf), result: ())
+        }
+        #expect(try store.read(key).sequence == 2)
+        let records = try follower.poll().compactMap { event -> ChangeRecord? in
+            if case .change(let record) = event { return record }
+            return nil
+        }
+        #expect(records.map(\.sequence) == [1, 2])
+        #expect(records.allSatisfy { $0.key == key })
+    }
+
+    @Test func aFailedWriteLeavesTheDocumentAndTheLogAsTheyWere() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        try Fixtures.create(in: store, key)
+        let follower = try ChangeLogFollower(directory: directory.path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key)))
+        // A directory where the temporary file goes makes the write fail like a full disk would, at the start.
+        try FileManager.default.createDirectory(
+            atPath: store.workspaceDirectory(key) + "/state.json.tmp", withIntermediateDirectories: false)
+        let error = #expect(throws: StoreError.self) { try Fixtures.create(in: store, key) }
+        guard case .io(_, let path, let code) = error else {
+            Issue.record("expected an io error, got \(String(describing: error))")
+            return
+        }
+        #expect(path.hasSuffix("state.json.tmp") && code == EISDIR)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key))) == before)
+        #expect(try follower.poll().isEmpty)
+    }
+
+    @Test func aChangeLogThatCannotBeWrittenDoesNotFailACommittedChange() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        let log = directory.path + "/changes.log"
+        try FileManager.default.removeItem(atPath: log)
+        try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: false)
+        try Fixtures.create(in: store, key)
+        #expect(try store.read(key).tasks.count == 1)
     }
 
     @Test func unavailableErrorsAreRecognised() {

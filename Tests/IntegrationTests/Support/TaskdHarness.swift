@@ -23,7 +23,7 @@ final class TaskdHarness: @unchecked Sendable {
         var corsOrigins: String?
         var threads = 4
         /// Start taskd-ws too and proxy /ws/tasks to it.
-        var startWebSocket = false
+        var startWebSocket = true
         /// nginx's per-address rate limit (`limit_req_zone ... rate=`) and burst.
         var rateLimit = "10000r/s"
         var rateBurst = 10_000
