@@ -35,10 +35,12 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             gate.admit(head, isUpgrade: false, channel: context.channel)
                 .assumeIsolated()
-                .whenSuccess { admission in
-                    switch admission {
-                    case .rejected(let response): self.respond(response, context: context)
-                    case .accepted: context.close(promise: nil)  // unreachable: not an upgrade is always rejected
+                .whenComplete { result in
+                    switch result {
+                    case .success(.rejected(let response)): self.respond(response, context: context)
+                    // `.accepted` cannot happen (a request that is not an upgrade is always refused); a failure
+                    // means the thread pool is gone, i.e. the server is stopping.
+                    case .success(.accepted), .failure: context.close(promise: nil)
                     }
                 }
         }
