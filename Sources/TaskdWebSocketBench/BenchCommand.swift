@@ -26,15 +26,17 @@ struct Latency: AsyncParsableCommand {
 
     func run() async throws {
         let query = "api_key=\(apiKey)&workspace_id=\(workspace)"
-        let http = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
+        let setup = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
         // One long task holds the only slot, so every measured task stays queued (and deletable) and no timed
         // transition adds frames of its own.
-        let blocker = try http.request("POST", "/tasks?\(query)", body: #"{"name":"blocker","type":"gx.heavy"}"#)
+        let blocker = try setup.request("POST", "/tasks?\(query)", body: #"{"name":"blocker","type":"gx.heavy"}"#)
         guard blocker.status == 201, let blockerID = Self.id(in: blocker.body) else {
             throw ValidationError("cannot create the blocking task: \(blocker.status) \(blocker.body)")
         }
         var nextID = blockerID + 1
         for count in subscribers.split(separator: ",").compactMap({ Int($0) }) {
+            // A fresh connection per count: nginx closes a keep-alive connection after 1,000 requests.
+            let http = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
             let clients = BenchSubscribers(threads: threads)
             let endpoint: BenchSubscribers.Endpoint =
                 socket.map { .unix(path: $0) } ?? .tcp(host: "127.0.0.1", port: httpPort)
