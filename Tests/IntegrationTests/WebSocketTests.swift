@@ -182,6 +182,30 @@ struct WebSocketTests {
         }
     }
 
+    @Test func theSidecarAnswersOtherPathsMethodsAndBrokenHandshakesWithJSONErrors() async throws {
+        // nginx only forwards /ws/tasks; the sidecar still answers anything else with the API's errors.
+        try await TaskdHarness.with(Self.options()) { harness in
+            let key = try harness.issueKey()
+            let cases: [(String, String, String)] = [
+                ("GET /other HTTP/1.1\r\nHost: x\r\n\r\n", "404", "not_found"),
+                (
+                    "POST /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "405",
+                    "method_not_allowed"
+                ),
+                (
+                    "GET /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Version: 13\r\n\r\n", "426", "upgrade_required"
+                ),
+            ]
+            for (request, status, code) in cases {
+                let answer = try await harness.exchangeWithSidecar(request)
+                #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(answer)")
+                #expect(answer.contains(#"{"code":"\#(code)","#), "\(answer)")
+                #expect(answer.lowercased().contains("content-type: application/json"), "\(answer)")
+            }
+        }
+    }
+
     @Test func aTenantsConnectionsAreLimited() async throws {
         try await TaskdHarness.with(Self.options(environment: ["TASKD_MAX_WS_CONNECTIONS": "3"])) { harness in
             let key = try harness.issueKey()
