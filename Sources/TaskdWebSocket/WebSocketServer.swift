@@ -111,10 +111,3 @@ final class WebSocketServer: Service {
         try channel.pipeline.syncOperations.addHandler(HTTPFallbackHandler(gate: gate, decision: decision))
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
