@@ -84,7 +84,8 @@ final class WebSocketServer: Service {
         let decision = UpgradeDecision()
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: maximumClientFrameBytes,
-            automaticErrorHandling: true,
+            // Protocol errors are answered by WebSocketConnection, which keeps the closing handshake RFC-shaped.
+            automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 gate.admit(head, isUpgrade: true, channel: channel).map { admission in
                     switch admission {
