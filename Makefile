@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test run clean
+.PHONY: deps build release test run bench bench-ws clean
 
 deps:
 	scripts/install-deps.sh
@@ -15,5 +15,80 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# The README's first command: nginx + taskd-fcgi + taskd-ws on 127.0.0.1:$${TASKD_HTTP_PORT:-8080}, in the foreground.
+run:
+	scripts/run-local.sh
+
+# REST benchmark through nginx (wrk), with its ceilings measured in the same run; see BENCHMARKS.md.
+bench:
+	scripts/bench-rest.sh
+
+# WebSocket benchmark: change-to-frame latency at 1/100/1,000 subscribers, memory per idle connection; see BENCHMARKS.md.
+bench-ws:
+	scripts/bench-ws.sh
+
 clean:
 	rm -rf .build
+
+# ---- install / uninstall -------------------------------------------------------------------------------------
+# `make release && sudo make install`. Installs prebuilt binaries (install never builds, so it also works from a
+# tree built by another user); CONFIGURATION=debug installs the debug build, SWIFT_BIN names any other build dir.
+# Units, sysusers.d and tmpfiles.d go under PREFIX/lib, which systemd searches for /usr/local and /usr alike;
+# configuration goes to SYSCONFDIR (/etc) whatever PREFIX is, because the units read /etc/taskd/taskd.env.
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIGURATION ?= release
+SWIFT_BIN ?= .build/$(CONFIGURATION)
+BINDIR ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DATADIR ?= $(PREFIX)/share/taskd
+DOCDIR ?= $(PREFIX)/share/doc/taskd
+SYSCONFDIR ?= /etc
+NGINXDIR ?= $(SYSCONFDIR)/nginx
+
+TASKD_BINARIES = taskd-fcgi taskd-ws taskctl
+TASKD_UNITS = taskd-fcgi.socket taskd-fcgi.service taskd-ws.service taskd.target
+
+.PHONY: install uninstall
+
+install:
+	@for binary in $(TASKD_BINARIES); do \
+		test -x "$(SWIFT_BIN)/$$binary" || { echo "$(SWIFT_BIN)/$$binary is missing: run 'make $(CONFIGURATION)' first" >&2; exit 1; }; \
+	done
+	install -d -m 0755 "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)" \
+		"$(DESTDIR)$(TMPFILESDIR)" "$(DESTDIR)$(DATADIR)" "$(DESTDIR)$(DOCDIR)"
+	for binary in $(TASKD_BINARIES); do install -m 0755 "$(SWIFT_BIN)/$$binary" "$(DESTDIR)$(BINDIR)/$$binary"; done
+	for unit in $(TASKD_UNITS); do \
+		sed 's|/usr/local/bin/|$(BINDIR)/|g' "systemd/$$unit" > "$(DESTDIR)$(UNITDIR)/$$unit.tmp" && \
+		chmod 0644 "$(DESTDIR)$(UNITDIR)/$$unit.tmp" && mv "$(DESTDIR)$(UNITDIR)/$$unit.tmp" "$(DESTDIR)$(UNITDIR)/$$unit"; \
+	done
+	install -m 0644 systemd/sysusers.d/taskd.conf "$(DESTDIR)$(SYSUSERSDIR)/taskd.conf"
+	install -m 0644 systemd/tmpfiles.d/taskd.conf "$(DESTDIR)$(TMPFILESDIR)/taskd.conf"
+	install -m 0644 systemd/taskd.env.example "$(DESTDIR)$(DATADIR)/taskd.env.example"
+	install -m 0644 docs/deploying.md "$(DESTDIR)$(DOCDIR)/deploying.md"
+	install -m 0644 openapi/openapi.yaml "$(DESTDIR)$(DATADIR)/openapi.yaml"
+	# nginx: the locations are taskd's own and always replaced; the site is the operator's (server_name, TLS), so
+	# it is written once, with a pristine copy kept in DATADIR/nginx for comparison after upgrades.
+	install -d -m 0755 "$(DESTDIR)$(NGINXDIR)/sites-available" "$(DESTDIR)$(DATADIR)/nginx"
+	install -m 0644 nginx/taskd-locations.conf "$(DESTDIR)$(NGINXDIR)/taskd-locations.conf"
+	sed -e 's|/etc/nginx/taskd-locations.conf|$(NGINXDIR)/taskd-locations.conf|' \
+		-e 's|set $$taskd_openapi_root /usr/share/taskd;|set $$taskd_openapi_root $(DATADIR);|' \
+		nginx/taskd.conf > "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
+	chmod 0644 "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
+	test -e "$(DESTDIR)$(NGINXDIR)/sites-available/taskd" || \
+		install -m 0644 "$(DESTDIR)$(DATADIR)/nginx/taskd.conf" "$(DESTDIR)$(NGINXDIR)/sites-available/taskd"
+	# The env file is the operator's: written once, never overwritten.
+	install -d -m 0755 "$(DESTDIR)$(SYSCONFDIR)/taskd"
+	test -e "$(DESTDIR)$(SYSCONFDIR)/taskd/taskd.env" || \
+		install -m 0644 systemd/taskd.env.example "$(DESTDIR)$(SYSCONFDIR)/taskd/taskd.env"
+
+# Leaves the state (/var/lib/taskd: workspaces, change log, keys), /etc/taskd/taskd.env and the nginx site alone.
+uninstall:
+	for binary in $(TASKD_BINARIES); do rm -f "$(DESTDIR)$(BINDIR)/$$binary"; done
+	for unit in $(TASKD_UNITS); do rm -f "$(DESTDIR)$(UNITDIR)/$$unit"; done
+	rm -f "$(DESTDIR)$(SYSUSERSDIR)/taskd.conf" "$(DESTDIR)$(TMPFILESDIR)/taskd.conf"
+	rm -rf "$(DESTDIR)$(DATADIR)" "$(DESTDIR)$(DOCDIR)"
+	rm -f "$(DESTDIR)$(NGINXDIR)/taskd-locations.conf"
+	@echo "Left in place: /var/lib/taskd (state and keys), $(SYSCONFDIR)/taskd/taskd.env and $(NGINXDIR)/sites-available/taskd." >&2

@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "taskctl", targets: ["TaskCtl"]),
         // Test helper for TaskStoreTests' multi-process tests; never installed.
         .executable(name: "taskd-store-probe", targets: ["TaskStoreProbe"]),
+        // The client side of `make bench-ws`; never installed.
+        .executable(name: "taskd-ws-bench", targets: ["TaskdWebSocketBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -62,6 +64,7 @@ let package = Package(
                 "TaskCore",
                 "TaskStore",
                 "TaskAPI",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -69,6 +72,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "TaskdWebSocketBench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
@@ -86,14 +99,30 @@ let package = Package(
             name: "TaskStoreTests",
             dependencies: ["TaskStore", "TaskCore", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "TaskdFastCGITests", dependencies: ["TaskdFastCGI", "TaskAPI", "TaskCore"]),
         .testTarget(
             name: "TaskAPITests",
-            dependencies: ["TaskAPI", "TaskStore", "TaskCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "TaskAPI", "TaskStore", "TaskCore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "TaskdWebSocketTests",
+            dependencies: [
+                "TaskdWebSocket", "TaskCore", "TaskStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "TaskCore",
+                "TaskStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

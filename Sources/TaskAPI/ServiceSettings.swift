@@ -35,7 +35,7 @@ public struct ServiceSettings: Sendable, Equatable {
 
     /// Resolves and validates every setting; a bad value is reported with the variable that holds it.
     public static func resolve(overrides: Overrides, environment: [String: String]) throws(ValidationError) -> ServiceSettings {
-        var reader = SettingReader(environment: environment)
+        let reader = SettingReader(environment: environment)
         let stateDirectory = try reader.string(overrides.stateDirectory, "TASKD_STATE_DIR", default: defaultStateDirectory)
         let keysFile = try reader.string(overrides.keysFile, "TASKD_KEYS_FILE", default: stateDirectory + "/keys.json")
         let slots = try reader.integer(overrides.slots, "TASKD_SLOTS", default: SchedulePolicy.defaultSlots, in: 1...10_000)

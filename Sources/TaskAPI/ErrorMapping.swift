@@ -1,0 +1,200 @@
+import HTTPTypes
+import Logging
+import TaskCore
+import TaskStore
+
+/// An error the API answers with its own status and code. This file is the only one that knows status codes.
+protocol HTTPErrorConvertible: Error {
+    var status: HTTPResponse.Status { get }
+    /// The `code` of the JSON error body, as listed in the contract's error table.
+    var code: String { get }
+    /// A sentence a person can act on.
+    var message: String { get }
+    /// Header fields the status calls for, such as `Allow` on a 405.
+    var headerFields: HTTPFields { get }
+}
+
+extension HTTPErrorConvertible {
+    var headerFields: HTTPFields { [:] }
+}
+
+extension APIHandler {
+    /// The one place errors become answers: known errors get their status, anything else a logged 500.
+    func errorResponse(for error: any Error, to request: Request, logger: Logger) -> Response {
+        var response: Response
+        if let error = error as? any HTTPErrorConvertible {
+            response = .json(WireFormat.error(code: error.code, message: error.message), status: error.status)
+            response.headerFields.append(contentsOf: error.headerFields)
+            if response.status.kind == .serverError {
+                logger.error(
+                    "Request failed", metadata: ["error": "\(error)", "http.status": "\(response.status.code)"])
+            } else {
+                logger.debug(
+                    "Request refused",
+                    metadata: [
+                        "http.method": "\(request.method.rawValue)", "http.path": "\(request.path)",
+                        "http.status": "\(response.status.code)", "error.code": "\(error.code)",
+                    ])
+            }
+        } else {
+            logger.error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])
+            response = .json(
+                WireFormat.error(code: "internal_error", message: internalErrorMessage), status: .internalServerError)
+        }
+        cors.addAllowOrigin(for: request, to: &response.headerFields)
+        return response
+    }
+}
+
+/// What a client learns of a fault of ours: the details go to the log only.
+let internalErrorMessage = "The server failed to answer this request; it has been logged."
+
+extension ValidationError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status { .badRequest }
+    var code: String { "invalid_request" }
+}
+
+extension BodyError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .tooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .tooLarge: "payload_too_large"
+        case .unsupportedMediaType: "unsupported_media_type"
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .tooLarge(let limit):
+            "The request body is larger than \(limit) bytes."
+        case .unsupportedMediaType(let mediaType):
+            "The request body must be sent as application/json, got Content-Type '\(mediaType)'."
+        }
+    }
+}
+
+extension RoutingError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
+        }
+    }
+
+    var message: String {
+        switch self {
+        case .notFound(let path):
+            "No such endpoint: '\(path.prefix(100))'. The API serves \(Route.pathsText)."
+        case .methodNotAllowed(let method, let allowed):
+            "Method \(method.rawValue.prefix(20)) is not allowed here; use \(allowed.map(\.rawValue).joined(separator: ", "))."
+        }
+    }
+
+    var headerFields: HTTPFields {
+        switch self {
+        case .notFound: [:]
+        case .methodNotAllowed(_, let allowed): [.allow: allowed.map(\.rawValue).joined(separator: ", ")]
+        }
+    }
+}
+
+extension AuthError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status { .unauthorized }
+    var code: String { "unauthorized" }
+
+    var message: String {
+        switch self {
+        case .missingKey: "Query parameter 'api_key' is required."
+        case .unknownKey: "The api_key is not valid: it is unknown or has been revoked."
+        }
+    }
+}
+
+extension TaskError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .notFound: .notFound
+        case .notDeletable: .conflict
+        case .taskLimitReached: .tooManyRequests
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .notFound: "not_found"
+        case .notDeletable: "conflict"
+        case .taskLimitReached: "limit_exceeded"
+        }
+    }
+
+    var message: String { description }
+}
+
+extension LimitError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status { .tooManyRequests }
+    var code: String { "limit_exceeded" }
+
+    var message: String {
+        switch self {
+        case .connections(let limit):
+            "This tenant already has \(limit) open WebSocket connections, the most allowed; close one first."
+        }
+    }
+}
+
+extension UpgradeError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status { .upgradeRequired }
+    var code: String { "upgrade_required" }
+
+    var message: String {
+        switch self {
+        case .upgradeRequired:
+            "/ws/tasks is a WebSocket endpoint; connect with a WebSocket client (Upgrade: websocket)."
+        }
+    }
+
+    var headerFields: HTTPFields { [.upgrade: "websocket"] }
+}
+
+extension StoreError: HTTPErrorConvertible {
+    var status: HTTPResponse.Status {
+        switch self {
+        case .workspaceLimitReached: .tooManyRequests
+        case .io: isUnavailable ? .serviceUnavailable : .internalServerError
+        case .corrupt, .keyNotFound, .encodingFailed: .internalServerError
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .workspaceLimitReached: "limit_exceeded"
+        case .io: isUnavailable ? "unavailable" : "internal_error"
+        case .corrupt, .keyNotFound, .encodingFailed: "internal_error"
+        }
+    }
+
+    /// Never the error's own description: paths and errno values are for the log, not for clients.
+    var message: String {
+        switch self {
+        case .workspaceLimitReached(let limit):
+            "This tenant already uses \(limit) workspaces, the most allowed; use an existing workspace_id."
+        case .io where isUnavailable:
+            "The task store cannot be written right now (disk full or read-only); nothing was changed. Try again later."
+        case .io, .corrupt, .keyNotFound, .encodingFailed:
+            internalErrorMessage
+        }
+    }
+}

@@ -1,0 +1,4 @@
+/// A plain HTTP request reached the WebSocket endpoint.
+public enum UpgradeError: Error, Equatable, Sendable {
+    case upgradeRequired
+}

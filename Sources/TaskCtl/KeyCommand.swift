@@ -1,0 +1,120 @@
+import ArgumentParser
+import TaskCore
+import TaskStore
+
+/// `taskctl key add|list|revoke`: API keys, stored hashed in the keys file the servers re-read on change.
+struct KeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "key",
+        abstract: "Issue, list and revoke API keys.",
+        subcommands: [Add.self, List.self, Revoke.self]
+    )
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Issue a new key for a tenant and print it, once, as the last line of the output.",
+            discussion: """
+                Only a hash of the key is stored: copy the key now, it cannot be shown again. The running servers \
+                accept it within a second, without a restart.
+                """
+        )
+
+        @Argument(help: "The tenant that owns the key: 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.")
+        var tenant: String
+
+        @OptionGroup var options: CommonOptions
+
+        func run() throws {
+            try CommandFailure.reporting {
+                let tenant = try TenantID(parsing: tenant)
+                let context = try options.makeContext()
+                let issued = try KeysFile.issue(tenant: tenant, path: context.settings.keysFile)
+                try context.output.emit(
+                    IssuedKeyOutput(entry: KeyOutput(issued.entry), key: issued.key),
+                    text: [
+                        "Issued key \(issued.entry.id) for tenant \(issued.entry.tenant)"
+                            + " (stored hashed in \(context.settings.keysFile)).",
+                        "Copy it now: it is not shown again.",
+                        issued.key,
+                    ])
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List issued keys (ids, tenants, hashes; never keys).")
+
+        @Option(help: "Only keys of this tenant.")
+        var tenant: String?
+
+        @OptionGroup var options: CommonOptions
+
+        func run() throws {
+            try CommandFailure.reporting {
+                let tenant = try tenant.map { name throws(TaskCore.ValidationError) in try TenantID(parsing: name) }
+                let context = try options.makeContext()
+                let entries = try KeysFile.list(path: context.settings.keysFile)
+                    .filter { tenant == nil || $0.tenant == tenant }
+                    .map(KeyOutput.init)
+                try context.output.emit(
+                    ["keys": entries],
+                    text: entries.isEmpty
+                        ? ["No keys."]
+                        : [KeyOutput.header] + entries.map(\.line))
+            }
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a key by its id (from `key list`).",
+            discussion: "Running servers refuse the key within a second. Exits 1 when no key has that id."
+        )
+
+        @Argument(help: "The key's id, as `key list` prints it.")
+        var id: String
+
+        @OptionGroup var options: CommonOptions
+
+        func run() throws {
+            try CommandFailure.reporting {
+                let context = try options.makeContext()
+                let entry = KeyOutput(try KeysFile.revoke(id: id, path: context.settings.keysFile))
+                try context.output.emit(
+                    ["revoked": entry], text: ["Revoked key \(entry.id) of tenant \(entry.tenant)."])
+            }
+        }
+    }
+}
+
+/// A key entry as taskctl prints it.
+struct KeyOutput: Encodable {
+    let id: String
+    let tenant: String
+    let sha256: String
+    let createdAt: String
+
+    init(_ entry: KeyEntry) {
+        id = entry.id
+        tenant = entry.tenant.rawValue
+        sha256 = entry.sha256
+        createdAt = Output.format(entry.createdAt)
+    }
+
+    static let header = "ID                    TENANT                CREATED                   SHA-256"
+
+    var line: String {
+        id.padded(to: 22) + tenant.padded(to: 22) + createdAt.padded(to: 26) + String(sha256.prefix(16)) + "…"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, tenant, sha256
+        case createdAt = "created_at"
+    }
+}
+
+struct IssuedKeyOutput: Encodable {
+    let entry: KeyOutput
+    let key: String
+}

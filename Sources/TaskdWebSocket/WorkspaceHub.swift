@@ -1,0 +1,209 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TaskCore
+import TaskStore
+
+/// The watched workspaces: each held once, kept current from the change log and by a timer for its next timed
+/// transition, encoded once per change, and sent as one shared buffer to every subscriber.
+///
+/// A workspace nobody watches is not held, read or timed. All state lives on `eventLoop`: every entry point hops
+/// there first, so no locks are needed. Store reads run on `threadPool`, never on an event loop.
+final class WorkspaceHub: @unchecked Sendable {
+    // @unchecked Sendable: `topics` and every `Topic` are only touched on `eventLoop` (each public entry point hops
+    // there, the private ones assert it); the other stored properties are immutable and Sendable.
+    let eventLoop: any EventLoop
+    private let machine: TaskStateMachine
+    private let read: @Sendable (WorkspaceKey) throws -> WorkspaceState
+    private let threadPool: NIOThreadPool
+    private let clock: @Sendable () -> Timestamp
+    private let logger: Logger
+    private var topics: [WorkspaceKey: Topic] = [:]
+
+    private final class Topic {
+        var feed = WorkspaceFeed(state: .empty)
+        /// The last list sent, for new subscribers; `nil` until the first read completed.
+        var list: ByteBuffer?
+        var subscribers = SubscriberGroups()
+        var timer: Scheduled<Void>?
+        var isLoading = false
+        /// Set when a reason to read again arrives while a read is running (it may have read too early).
+        var needsRereadAfterLoad = false
+        /// Records that arrived while a read was running, applied on top of what it read.
+        var buffered: [ChangeRecord] = []
+    }
+
+    init(
+        eventLoop: any EventLoop, machine: TaskStateMachine, threadPool: NIOThreadPool,
+        clock: @escaping @Sendable () -> Timestamp, logger: Logger,
+        read: @escaping @Sendable (WorkspaceKey) throws -> WorkspaceState
+    ) {
+        self.eventLoop = eventLoop
+        self.machine = machine
+        self.threadPool = threadPool
+        self.clock = clock
+        self.logger = logger
+        self.read = read
+    }
+
+    // MARK: Entry points (any thread)
+
+    /// Starts sending `key`'s list to `subscriber`: the current list at once, then every new one.
+    func subscribe(_ subscriber: any WorkspaceSubscriber, to key: WorkspaceKey) {
+        eventLoop.execute { self.attach(subscriber, to: key) }
+    }
+
+    func unsubscribe(_ subscriber: any WorkspaceSubscriber, from key: WorkspaceKey) {
+        eventLoop.execute { self.detach(subscriber, from: key) }
+    }
+
+    /// Takes what the change-log follower found, in log order.
+    func receive(_ events: [FollowerEvent]) {
+        eventLoop.execute { self.process(events) }
+    }
+
+    /// How many workspaces are held and how many subscribers they have (for tests and logs).
+    func statistics() -> EventLoopFuture<(workspaces: Int, subscribers: Int)> {
+        eventLoop.submit { (self.topics.count, self.topics.values.reduce(0) { $0 + $1.subscribers.count }) }
+    }
+
+    // MARK: On the event loop
+
+    private func attach(_ subscriber: any WorkspaceSubscriber, to key: WorkspaceKey) {
+        eventLoop.assertInEventLoop()
+        let topic: Topic
+        if let existing = topics[key] {
+            topic = existing
+            // Bring the others up to date first, so the newcomer's first list is the newest.
+            if !topic.isLoading { refresh(key, topic) }
+        } else {
+            topic = Topic()
+            topics[key] = topic
+            logger.debug("Watching workspace", metadata: ["workspace": "\(key)"])
+            load(key, topic)
+        }
+        topic.subscribers.insert(subscriber)
+        if let list = topic.list {
+            if subscriber.eventLoop.inEventLoop {
+                subscriber.receive(list)
+            } else {
+                subscriber.eventLoop.execute { subscriber.receive(list) }
+            }
+        }
+    }
+
+    private func detach(_ subscriber: any WorkspaceSubscriber, from key: WorkspaceKey) {
+        eventLoop.assertInEventLoop()
+        guard let topic = topics[key] else { return }
+        topic.subscribers.remove(subscriber)
+        if topic.subscribers.isEmpty {
+            topic.timer?.cancel()
+            topics[key] = nil
+            logger.debug("Released workspace", metadata: ["workspace": "\(key)"])
+        }
+    }
+
+    private func process(_ events: [FollowerEvent]) {
+        eventLoop.assertInEventLoop()
+        var touched: Set<WorkspaceKey> = []
+        for event in events {
+            switch event {
+            case .reset:
+                logger.info("Change log reset; reading every watched workspace again")
+                for (key, topic) in topics { reread(key, topic) }
+            case .change(let record):
+                guard let topic = topics[record.key] else { continue }
+                if topic.isLoading {
+                    topic.buffered.append(record)
+                    continue
+                }
+                switch topic.feed.apply(record, machine: machine) {
+                case .applied: touched.insert(record.key)
+                case .ignored: break
+                case .needsReread:
+                    logger.info(
+                        "Change log gap; reading the workspace again",
+                        metadata: ["workspace": "\(record.key)", "seq": "\(record.sequence)"])
+                    reread(record.key, topic)
+                }
+            }
+        }
+        for key in touched {
+            if let topic = topics[key], !topic.isLoading { refresh(key, topic) }
+        }
+    }
+
+    private func reread(_ key: WorkspaceKey, _ topic: Topic) {
+        if topic.isLoading {
+            topic.needsRereadAfterLoad = true
+        } else {
+            load(key, topic)
+        }
+    }
+
+    private func load(_ key: WorkspaceKey, _ topic: Topic) {
+        topic.isLoading = true
+        topic.needsRereadAfterLoad = false
+        let read = self.read
+        threadPool.runIfActive(eventLoop: eventLoop) { try read(key) }
+            .assumeIsolated()
+            .whenComplete { result in self.loaded(key, topic, result) }
+    }
+
+    private func loaded(_ key: WorkspaceKey, _ topic: Topic, _ result: Result<WorkspaceState, any Error>) {
+        eventLoop.assertInEventLoop()
+        guard topics[key] === topic else { return }  // released while reading
+        switch result {
+        case .success(let state):
+            topic.isLoading = false
+            topic.feed.replace(with: state)
+            let buffered = topic.buffered
+            topic.buffered = []
+            if topic.needsRereadAfterLoad {
+                load(key, topic)
+                return
+            }
+            // Records logged after the read started; a record the read already reflects is ignored. A gap here
+            // means the read document is older than a record: read again (the next read reflects it).
+            for record in buffered {
+                if topic.feed.apply(record, machine: machine) == .needsReread {
+                    load(key, topic)
+                    return
+                }
+            }
+            refresh(key, topic)
+        case .failure(let error):
+            logger.error(
+                "Cannot read a watched workspace; closing its connections",
+                metadata: ["workspace": "\(key)", "error": "\(error)"])
+            topic.timer?.cancel()
+            topics[key] = nil
+            topic.subscribers.forEachLoop { members in
+                for member in members { member.workspaceUnavailable() }
+            }
+        }
+    }
+
+    /// Computes the list as of now, sends it when it differs from the last one, and sets the timer for the next
+    /// timed transition.
+    private func refresh(_ key: WorkspaceKey, _ topic: Topic) {
+        let now = clock()
+        let (changed, nextChange) = topic.feed.refresh(at: now, machine: machine)
+        if let changed {
+            let list = ByteBuffer(bytes: changed)
+            topic.list = list
+            topic.subscribers.forEachLoop { members in
+                for member in members { member.receive(list) }
+            }
+        }
+        topic.timer?.cancel()
+        topic.timer = nil
+        if let nextChange {
+            let delay = max(0, nextChange.rawValue - now.rawValue)
+            topic.timer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) {
+                guard self.topics[key] === topic, !topic.isLoading else { return }
+                self.refresh(key, topic)
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+
+/// `taskd-ws-bench`: the client side of `make bench-ws` (scripts/bench-ws.sh starts the servers).
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "taskd-ws-bench",
+        abstract: "Measures taskd-ws: change-to-frame latency and memory per idle connection.",
+        subcommands: [Latency.self, Idle.self])
+}
+
+struct Latency: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time from a POST's response to the frame reaching every subscriber of the workspace.")
+
+    @Option(help: "nginx's port on 127.0.0.1") var httpPort: Int
+    @Option(help: "API key") var apiKey: String
+    @Option(help: "Workspace id") var workspace: String = "bench"
+    @Option(help: "Subscriber counts, comma-separated") var subscribers: String = "1,100,1000"
+    @Option(help: "Measured creates per subscriber count") var rounds: Int = 200
+    @Option(help: "Client event-loop threads") var threads: Int = 1
+
+    func run() async throws {
+        let query = "api_key=\(apiKey)&workspace_id=\(workspace)"
+        let http = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
+        // One long task holds the only slot, so every measured task stays queued (and deletable) and no timed
+        // transition adds frames of its own.
+        let blocker = try http.request("POST", "/tasks?\(query)", body: #"{"name":"blocker","type":"gx.heavy"}"#)
+        guard blocker.status == 201, let blockerID = Self.id(in: blocker.body) else {
+            throw ValidationError("cannot create the blocking task: \(blocker.status) \(blocker.body)")
+        }
+        var nextID = blockerID + 1
+        for count in subscribers.split(separator: ",").compactMap({ Int($0) }) {
+            let clients = BenchSubscribers(threads: threads)
+            try await clients.open(
+                count: count, endpoint: .tcp(host: "127.0.0.1", port: httpPort), target: "/ws/tasks?\(query)")
+            var latencies: [UInt64] = []
+            latencies.reserveCapacity(rounds * count)
+            var early = 0
+            for round in 0..<(rounds + 10) {
+                clients.expect(#"{"id":\#(nextID),"#)
+                let created = try http.request("POST", "/tasks?\(query)", body: #"{"name":"m","type":"gx.tiny"}"#)
+                let answered = NIODeadline.now().uptimeNanoseconds
+                guard created.status == 201, Self.id(in: created.body) == nextID else {
+                    throw ValidationError("unexpected create answer: \(created.status) \(created.body)")
+                }
+                let arrivals = try await clients.arrivals(timeout: .seconds(10))
+                if round >= 10 {  // the first rounds warm up caches and connections
+                    for arrival in arrivals {
+                        if arrival < answered { early += 1 }
+                        latencies.append(arrival > answered ? arrival - answered : 0)
+                    }
+                }
+                let deleted = try http.request("DELETE", "/tasks/\(nextID)?\(query)")
+                guard deleted.status == 204 else {
+                    throw ValidationError("unexpected delete answer: \(deleted.status) \(deleted.body)")
+                }
+                nextID += 1
+                // Let the delete's frames drain so that they do not queue in front of the next measured frame.
+                try await Task.sleep(for: .milliseconds(count >= 1_000 ? 30 : 5))
+            }
+            await clients.closeAll()
+            try await clients.group.shutdownGracefully()
+            latencies.sort()
+            print(
+                "latency subscribers=\(count) frames=\(latencies.count) p50=\(Self.ms(latencies, 0.50)) "
+                    + "p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
+                    + "before_response=\(early)")
+        }
+    }
+
+    static func id(in body: String) -> Int? {
+        guard let range = body.range(of: #""id":"#) else { return nil }
+        return Int(body[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    static func ms(_ sorted: [UInt64], _ quantile: Double) -> String {
+        guard !sorted.isEmpty else { return "n/a" }
+        let index = min(sorted.count - 1, Int((Double(sorted.count) * quantile).rounded(.up)) - 1)
+        return String(format: "%.3fms", Double(sorted[max(0, index)]) / 1_000_000)
+    }
+}
+
+struct Idle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Resident memory of taskd-ws per idle WebSocket connection.")
+
+    @Option(help: "taskd-ws's unix socket") var socket: String
+    @Option(help: "taskd-ws's process id") var pid: Int32
+    @Option(help: "API key") var apiKey: String
+    @Option(help: "Workspace id") var workspace: String = "idle"
+    @Option(help: "Connections to open") var connections: Int = 10_000
+    @Option(help: "Client event-loop threads") var threads: Int = 1
+
+    func run() async throws {
+        let target = "/ws/tasks?api_key=\(apiKey)&workspace_id=\(workspace)"
+        // Warm up: the first connections allocate the server's pools and the workspace; they stay open.
+        let warm = BenchSubscribers(threads: threads)
+        try await warm.open(count: 100, endpoint: .unix(path: socket), target: target)
+        try await Task.sleep(for: .seconds(1))
+        let before = try Self.residentKiB(pid: pid)
+        let clients = BenchSubscribers(threads: threads)
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await clients.open(count: connections, endpoint: .unix(path: socket), target: target)
+        let elapsed = clock.now - started
+        try await Task.sleep(for: .seconds(2))
+        let after = try Self.residentKiB(pid: pid)
+        let perConnection = Double(after - before) * 1_024 / Double(connections)
+        print(
+            "idle connections=\(connections) rss_before=\(before)KiB rss_after=\(after)KiB "
+                + "per_connection=\(String(format: "%.0f", perConnection))B opened_in=\(elapsed)")
+        await clients.closeAll()
+        await warm.closeAll()
+    }
+
+    static func residentKiB(pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            if let value = Int(line.split(separator: " ").dropFirst().first ?? "") { return value }
+        }
+        throw ValidationError("no VmRSS for process \(pid)")
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// The units in systemd/: clean under `systemd-analyze verify` and hardened to an exposure of at most 1.0.
+@Suite(.timeLimit(.minutes(1)))
+struct OperationsSystemdTests {
+    static let services = ["taskd-fcgi.service", "taskd-ws.service"]
+    static let units = ["taskd.target", "taskd-fcgi.socket"] + services
+    static let exposureBar = 1.0
+
+    @Test(arguments: services)
+    func serviceExposureIsAtMostOne(service: String) async throws {
+        let analyze = try #require(OperationsCommand.which("systemd-analyze"), "systemd-analyze is not installed")
+        let unit = OperationsCommand.packageRoot + "/systemd/" + service
+        let result = try await OperationsCommand.run(analyze, ["security", "--offline=true", "--no-pager", unit])
+        #expect(result.status == 0, "\(result)")
+        let exposure = try #require(Self.overallExposure(in: result.stdout + result.stderr), "\(result)")
+        #expect(exposure <= Self.exposureBar, "\(service) scores \(exposure):\n\(result.stdout)")
+    }
+
+    /// Verifies the units as `make install` writes them, in a root holding the installed binaries and the system's
+    /// own units (so dependencies such as sysinit.target and the ExecStart= executables resolve).
+    @Test func installedUnitsVerifyClean() async throws {
+        let analyze = try #require(OperationsCommand.which("systemd-analyze"), "systemd-analyze is not installed")
+        let root = try OperationsCommand.temporaryDirectory("verify")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let install = try await OperationsInstall.run(destination: root)
+        #expect(install.status == 0, "\(install)")
+        let systemUnits = try #require(
+            ["/lib/systemd/system", "/usr/lib/systemd/system"].first {
+                FileManager.default.fileExists(atPath: $0 + "/sysinit.target")
+            }, "no system units to verify against")
+        try FileManager.default.createDirectory(atPath: root + "/lib/systemd", withIntermediateDirectories: true)
+        let copy = try await OperationsCommand.run("/bin/cp", ["-a", systemUnits, root + "/lib/systemd/system"])
+        #expect(copy.status == 0, "\(copy)")
+
+        let result = try await OperationsCommand.run(analyze, ["verify", "--root=\(root)"] + Self.units)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.isEmpty && result.stderr.isEmpty, "systemd-analyze verify is not clean:\n\(result)")
+    }
+
+    /// The installed services run what was installed: ExecStart= follows PREFIX.
+    @Test func installedServicesStartInstalledBinaries() async throws {
+        let root = try OperationsCommand.temporaryDirectory("prefix")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let install = try await OperationsInstall.run(destination: root, prefix: "/usr")
+        #expect(install.status == 0, "\(install)")
+        for (service, binary) in [("taskd-fcgi.service", "taskd-fcgi"), ("taskd-ws.service", "taskd-ws")] {
+            let text = try String(contentsOfFile: root + "/usr/lib/systemd/system/" + service, encoding: .utf8)
+            #expect(text.contains("\nExecStart=/usr/bin/\(binary)\n"), "\(service):\n\(text)")
+        }
+    }
+
+    /// `→ Overall exposure level for taskd-fcgi.service: 0.2 SAFE 😀` → 0.2
+    static func overallExposure(in output: String) -> Double? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("Overall exposure level") }),
+            let colon = line.lastIndex(of: ":")
+        else { return nil }
+        return line[line.index(after: colon)...].split(separator: " ").first.flatMap { Double($0) }
+    }
+}

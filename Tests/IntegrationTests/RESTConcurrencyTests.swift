@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Many clients at once, and a responder that dies or stops under load: no acknowledged task is ever lost.
+@Suite("REST under concurrency and crashes", .serialized, .timeLimit(.minutes(1)))
+struct RESTConcurrencyTests {
+    @Test func sixteenClientsMaking50CreatesEachGet800DistinctIDs() async throws {
+        var options = TaskdHarness.Options()
+        options.timeScale = 1
+        try await TaskdHarness.with(options) { harness in
+            let key = try harness.issueKey()
+            let ids = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for client in 0..<16 {
+                    group.addTask {
+                        var ids: [Int] = []
+                        for index in 0..<50 {
+                            ids.append(try await harness.createTask(key: key, name: "c\(client)-\(index)").id)
+                        }
+                        return ids
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(ids.count == 800)
+            #expect(Set(ids).count == 800, "every id distinct")
+            #expect(Set(ids) == Set(1...800), "ids are 1…800 with no gap")
+            let listed = try await harness.listTasks(key: key)
+            #expect(listed.map(\.id) == Array(1...800), "none lost, in id order")
+            #expect(Set(listed.map(\.name)).count == 800)
+        }
+    }
+
+    @Test func aResponderKilledMidLoadKeepsEveryAcknowledgedTask() async throws {
+        var options = TaskdHarness.Options()
+        options.timeScale = 1
+        try await TaskdHarness.with(options) { harness in
+            let key = try harness.issueKey()
+            let load = LoadGenerator(harness: harness, key: key)
+            let clients = Task { try await load.run(clients: 8) }
+            try await waitUntil("100 acknowledged creates before the kill") { await load.acknowledged.count >= 100 }
+            await harness.responder?.killNow()
+            #expect(harness.responder?.wasKilledBySignal == true)
+            let beforeRestart = await load.acknowledged.count
+            try harness.startResponder()
+            try await harness.waitUntilReady()
+            try await waitUntil("more acknowledged creates after the restart") {
+                await load.acknowledged.count >= beforeRestart + 50
+            }
+            await load.stop()
+            try await clients.value
+            let acknowledged = await load.acknowledged
+            #expect(Set(acknowledged).count == acknowledged.count, "no id acknowledged twice")
+            let listed = Set(try await harness.listTasks(key: key).map(\.id))
+            let lost = Set(acknowledged).subtracting(listed)
+            #expect(lost.isEmpty, "acknowledged but lost: \(lost.sorted().prefix(20))")
+        }
+    }
+
+    @Test func sigtermDrainsAndExitsZero() async throws {
+        var options = TaskdHarness.Options()
+        options.timeScale = 1
+        try await TaskdHarness.with(options) { harness in
+            let key = try harness.issueKey()
+            let load = LoadGenerator(harness: harness, key: key)
+            let clients = Task { try await load.run(clients: 8) }
+            try await waitUntil("50 acknowledged creates") { await load.acknowledged.count >= 50 }
+            guard let responder = harness.responder else { throw HarnessError("no responder") }
+            responder.send(SIGTERM)
+            let exited = await responder.waitForExit(timeout: .seconds(5))
+            #expect(exited, "taskd-fcgi stops within 5 s of SIGTERM")
+            #expect(!responder.wasKilledBySignal)
+            #expect(responder.terminationStatus == 0, "\(responder.logTail())")
+            #expect(!FileManager.default.fileExists(atPath: harness.fcgiSocket.path), "the socket file is removed")
+            try harness.startResponder()
+            try await harness.waitUntilReady()
+            await load.stop()
+            try await clients.value
+            let acknowledged = Set(await load.acknowledged)
+            let listed = Set(try await harness.listTasks(key: key).map(\.id))
+            #expect(acknowledged.isSubset(of: listed))
+        }
+    }
+}
+
+/// Clients creating tasks in a loop until stopped, recording every id answered 201. Answers other than 201 (502
+/// while the responder is down) are tolerated; the load is bounded by the stop call and by a request budget.
+actor LoadGenerator {
+    let harness: TaskdHarness
+    let key: String
+    private(set) var acknowledged: [Int] = []
+    private var isStopped = false
+    private var budget = 20_000
+
+    init(harness: TaskdHarness, key: String) {
+        self.harness = harness
+        self.key = key
+    }
+
+    func stop() { isStopped = true }
+
+    private func shouldContinue() -> Bool {
+        budget -= 1
+        return !isStopped && budget > 0
+    }
+
+    private func record(_ id: Int) { acknowledged.append(id) }
+
+    func run(clients: Int) async throws {
+        let harness = harness
+        let key = key
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var index = 0
+                    while await self.shouldContinue() {
+                        index += 1
+                        let answer = try? await harness.client.post(
+                            harness.target("/tasks", key: key),
+                            json: TaskdHarness.taskBody(name: "load-\(client)-\(index)", type: "gx.tiny"))
+                        if let answer, answer.status == 201, let task = try? answer.jsonObject()["task"],
+                            let id = try? WireTask(json: task).id
+                        {
+                            await self.record(id)
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}

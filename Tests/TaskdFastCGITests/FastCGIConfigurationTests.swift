@@ -1,0 +1,67 @@
+import Testing
+import TaskCore
+
+@testable import TaskdFastCGI
+
+@Suite struct FastCGIConfigurationTests {
+    private func resolve(
+        _ arguments: [String] = [], _ environment: [String: String] = [:], processID: Int32 = 100
+    ) throws -> FastCGIConfiguration {
+        try FastCGIConfiguration.resolve(
+            options: try FastCGIOptions.parse(arguments), environment: environment, processID: processID)
+    }
+
+    @Test func defaultsAreTheDocumentedOnes() throws {
+        let configuration = try resolve()
+        #expect(configuration.threads == FastCGIConfiguration.defaultThreads)
+        #expect(configuration.listener == .unixSocket(path: "/run/taskd/fcgi.sock", mode: 0o660, isExplicit: false))
+        #expect(configuration.settings.stateDirectory == "/var/lib/taskd")
+    }
+
+    @Test func aFlagBeatsTheVariableWhichBeatsTheDefault() throws {
+        let environment = ["TASKD_FCGI_SOCKET": "/tmp/env.sock", "TASKD_FCGI_THREADS": "3", "TASKD_SLOTS": "2"]
+        let fromEnvironment = try resolve([], environment)
+        #expect(fromEnvironment.threads == 3)
+        #expect(fromEnvironment.listener == .unixSocket(path: "/tmp/env.sock", mode: 0o660, isExplicit: true))
+        #expect(fromEnvironment.settings.policy.slots == 2)
+        let fromFlags = try resolve(["--socket", "/tmp/flag.sock", "--threads", "5", "--slots", "4"], environment)
+        #expect(fromFlags.threads == 5)
+        #expect(fromFlags.listener == .unixSocket(path: "/tmp/flag.sock", mode: 0o660, isExplicit: true))
+        #expect(fromFlags.settings.policy.slots == 4)
+    }
+
+    @Test func systemdSocketActivationIsUsedOnlyForThisProcess() throws {
+        let activated = try resolve([], ["LISTEN_FDS": "1", "LISTEN_PID": "100"], processID: 100)
+        #expect(activated.listener == .systemd(fd: 3))
+        let someoneElses = try resolve([], ["LISTEN_FDS": "1", "LISTEN_PID": "99"], processID: 100)
+        #expect(someoneElses.listener == .unixSocket(path: "/run/taskd/fcgi.sock", mode: 0o660, isExplicit: false))
+        let none = try resolve([], ["LISTEN_FDS": "0", "LISTEN_PID": "100"], processID: 100)
+        #expect(none.listener != .systemd(fd: 3))
+    }
+
+    @Test func theSocketModeIsOctal() throws {
+        let configuration = try resolve(["--socket-mode", "0666"])
+        #expect(configuration.listener == .unixSocket(path: "/run/taskd/fcgi.sock", mode: 0o666, isExplicit: false))
+        #expect(throws: ValidationError.self) { try resolve(["--socket-mode", "999"]) }
+        #expect(throws: ValidationError.self) { try resolve([], ["TASKD_FCGI_SOCKET_MODE": "rw"]) }
+    }
+
+    @Test(arguments: ["0", "-1", "1025", "many"])
+    func aBadThreadCountIsRejectedNamingTheVariable(_ value: String) throws {
+        do {
+            _ = try resolve([], ["TASKD_FCGI_THREADS": value])
+            Issue.record("accepted \(value)")
+        } catch let error as ValidationError {
+            #expect(error.parameter == "TASKD_FCGI_THREADS")
+        }
+    }
+
+    @Test func aSocketPathTooLongForSunPathIsRejected() throws {
+        #expect(throws: ValidationError.self) { try resolve(["--socket", "/" + String(repeating: "s", count: 120)]) }
+    }
+
+    @Test func sharedSettingsAreValidatedToo() throws {
+        #expect(throws: ValidationError.self) { try resolve([], ["TASKD_TIME_SCALE": "fast"]) }
+        #expect(throws: ValidationError.self) { try resolve(["--log-level", "loud"]) }
+    }
+}

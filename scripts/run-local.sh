@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# `make run`: builds taskd in release mode and runs nginx, taskd-fcgi and taskd-ws in the foreground on
+# 127.0.0.1:$TASKD_HTTP_PORT with a state directory inside the checkout. Ctrl-C or SIGTERM stops all three.
+#
+# Settings (environment): TASKD_HTTP_PORT (default 8080), TASKD_STATE_DIR (default var/state-$TASKD_HTTP_PORT),
+# TASKD_SLOTS, TASKD_TIME_SCALE and every other TASKD_* variable the servers read. Two copies run side by side
+# with different ports (each gets its own state directory unless TASKD_STATE_DIR says otherwise).
+# TASKD_SKIP_BUILD=1 uses the binaries already built.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+port="${TASKD_HTTP_PORT:-8080}"
+if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
+    echo "TASKD_HTTP_PORT must be a port number, got '$port'" >&2
+    exit 2
+fi
+export TASKD_STATE_DIR="${TASKD_STATE_DIR:-$root/var/state-$port}"
+export TASKD_KEYS_FILE="${TASKD_KEYS_FILE:-$TASKD_STATE_DIR/keys.json}"
+
+scripts/install-deps.sh
+if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
+    swift build -c release
+fi
+bin="$(swift build -c release --show-bin-path)"
+nginx_bin="$(command -v nginx || true)"
+for candidate in /usr/sbin/nginx /usr/local/sbin/nginx; do
+    [[ -z "$nginx_bin" && -x "$candidate" ]] && nginx_bin="$candidate"
+done
+[[ -n "$nginx_bin" ]] || { echo "nginx is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+
+# Runtime files (nginx prefix, sockets, logs) per port. A unix socket path must stay under 108 bytes.
+run="$root/var/run-$port"
+if ((${#run} > 80)); then
+    run="${TMPDIR:-/tmp}/taskd-run-$(id -u)-$port"
+fi
+mkdir -p "$run/tmp" "$run/logs" "$TASKD_STATE_DIR"
+chmod 700 "$TASKD_STATE_DIR"
+export TASKD_FCGI_SOCKET="$run/fcgi.sock"
+export TASKD_WS_LISTEN="unix:$run/ws.sock"
+
+# The demo key is issued once per state directory and kept beside it (readable by this user only).
+demo_key_file="$TASKD_STATE_DIR/demo-key"
+if [[ ! -s "$demo_key_file" ]]; then
+    (umask 077 && "$bin/taskctl" key add demo | tail -n 1 >"$demo_key_file.tmp")
+    mv "$demo_key_file.tmp" "$demo_key_file"
+fi
+demo_key="$(<"$demo_key_file")"
+
+user_directive=""
+if [[ "$(id -u)" == 0 ]]; then
+    user_directive="user root root;"
+fi
+scripts/render-nginx.sh \
+    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "ERROR_LOG=stderr" \
+    "ACCESS_LOG=$run/logs/access.log taskd" "FCGI_SOCKET=$run/fcgi.sock" "WS_UPSTREAM=unix:$run/ws.sock" \
+    "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" "HTTP_PORT=$port" \
+    "OPENAPI_DIR=$root/openapi" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$run/nginx.conf"
+"$nginx_bin" -t -q -p "$run/" -c "$run/nginx.conf"
+
+pids=()
+stop_all() {
+    trap - INT TERM
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    # Each server drains and exits; give them a moment, then make sure.
+    for _ in $(seq 50); do
+        alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    echo "taskd stopped." >&2
+}
+trap 'stop_all; exit 0' INT TERM
+
+"$bin/taskd-fcgi" &
+pids+=($!)
+"$bin/taskd-ws" &
+pids+=($!)
+"$nginx_bin" -p "$run/" -c "$run/nginx.conf" &
+pids+=($!)
+
+base="http://127.0.0.1:$port"
+cat <<INFO
+
+taskd is running on $base (state: $TASKD_STATE_DIR). Ctrl-C stops it.
+Demo key (tenant "demo"): $demo_key
+
+  curl -s '$base/tasks?api_key=$demo_key'
+  curl -s -X POST '$base/tasks?api_key=$demo_key' -H 'Content-Type: application/json' -d '{"name":"Task name","type":"gx.tiny"}'
+  curl -s -X DELETE '$base/tasks/1?api_key=$demo_key'
+  curl -s -X POST '$base/tasks/flush?api_key=$demo_key'
+  websocat 'ws://127.0.0.1:$port/ws/tasks?api_key=$demo_key'
+  curl -s '$base/openapi.yaml'
+
+INFO
+
+# When any of the three exits on its own, stop the others too.
+set +e
+wait -n "${pids[@]}"
+status=$?
+echo "A taskd process exited (status $status); stopping the others." >&2
+stop_all
+exit "$status"
