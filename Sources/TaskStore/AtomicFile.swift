@@ -31,6 +31,7 @@ enum AtomicFile {
     static func read(_ path: String) throws(StoreError) -> [UInt8]? {
         guard let fd = try Syscall.openIfExists(path, O_RDONLY) else { return nil }
         defer { Syscall.close(fd) }
-        return try Syscall.readToEnd(fd, path: path)
+        let size = try Syscall.status(of: fd, path: path).size
+        return try Syscall.readToEnd(fd, path: path, expectedSize: Int(clamping: size))
     }
 }
