@@ -8,6 +8,14 @@ public enum Route: Hashable, Sendable {
     case deleteTask(TaskID)
     case flushTasks
 
+    /// Resolves method and path in one step: `nil` for an unknown path or a method the path does not serve
+    /// (`OPTIONS` included); throws when a `/tasks/:id` is not a positive decimal integer. The handler uses the two
+    /// steps of `Endpoint` instead, to keep the contract's order of checks.
+    public init?(method: HTTPRequest.Method, path: String) throws(ValidationError) {
+        guard let endpoint = Endpoint(path: path), let route = try endpoint.route(for: method) else { return nil }
+        self = route
+    }
+
     /// The API's paths as a client would write them, for messages (the WebSocket stream is served by `taskd-ws`).
     public static let pathsText = "/tasks, /tasks/{id}, /tasks/flush and /ws/tasks"
 

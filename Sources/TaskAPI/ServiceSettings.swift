@@ -34,11 +34,15 @@ public struct ServiceSettings: Sendable, Equatable {
     public static let defaultStateDirectory = "/var/lib/taskd"
 
     /// Resolves and validates every setting; a bad value is reported with the variable that holds it.
-    public static func resolve(overrides: Overrides, environment: [String: String]) throws(ValidationError) -> ServiceSettings {
+    public static func resolve(overrides: Overrides, environment: [String: String]) throws(ValidationError)
+        -> ServiceSettings
+    {
         let reader = SettingReader(environment: environment)
-        let stateDirectory = try reader.string(overrides.stateDirectory, "TASKD_STATE_DIR", default: defaultStateDirectory)
+        let stateDirectory = try reader.string(
+            overrides.stateDirectory, "TASKD_STATE_DIR", default: defaultStateDirectory)
         let keysFile = try reader.string(overrides.keysFile, "TASKD_KEYS_FILE", default: stateDirectory + "/keys.json")
-        let slots = try reader.integer(overrides.slots, "TASKD_SLOTS", default: SchedulePolicy.defaultSlots, in: 1...10_000)
+        let slots = try reader.integer(
+            overrides.slots, "TASKD_SLOTS", default: SchedulePolicy.defaultSlots, in: 1...10_000)
         let timeScale = try reader.double(overrides.timeScale, "TASKD_TIME_SCALE", default: 1)
         let policy: SchedulePolicy
         do {
@@ -52,7 +56,9 @@ public struct ServiceSettings: Sendable, Equatable {
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ValidationError(
                 parameter: "TASKD_LOG_LEVEL",
-                message: "TASKD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'.")
+                message:
+                    "TASKD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'."
+            )
         }
         return ServiceSettings(
             stateDirectory: stateDirectory,

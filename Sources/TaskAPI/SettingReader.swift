@@ -17,7 +17,8 @@ public struct SettingReader: Sendable {
         return nil
     }
 
-    public func string(_ flag: String?, _ variable: String, default fallback: String) throws(ValidationError) -> String {
+    public func string(_ flag: String?, _ variable: String, default fallback: String) throws(ValidationError) -> String
+    {
         let value = raw(flag, variable) ?? fallback
         guard !value.isEmpty else {
             throw ValidationError(parameter: variable, message: "\(variable) must not be empty.")
@@ -47,7 +48,8 @@ public struct SettingReader: Sendable {
         return value
     }
 
-    public func double(_ flag: Double?, _ variable: String, default fallback: Double) throws(ValidationError) -> Double {
+    public func double(_ flag: Double?, _ variable: String, default fallback: Double) throws(ValidationError) -> Double
+    {
         if let flag { return flag }
         guard let text = raw(nil, variable) else { return fallback }
         guard let value = Double(text), value.isFinite else {

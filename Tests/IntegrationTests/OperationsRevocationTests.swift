@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-/// Keys issued and revoked with `taskctl` take effect on a running responder within a second, without a restart.
+/// Keys issued and revoked with `taskctl` take effect on the running servers within a second, without a restart:
+/// REST through taskd-fcgi and new WebSocket connections through taskd-ws.
 @Suite(.timeLimit(.minutes(1)))
 struct OperationsRevocationTests {
     @Test func taskctlKeysTakeEffectOnARunningResponderWithinOneSecond() async throws {
@@ -27,6 +28,12 @@ struct OperationsRevocationTests {
             }
             let acceptedAfter = ContinuousClock.now - accepted
             _ = try await harness.createTask(key: key, name: "before revocation")
+            // taskd-ws reads the same keys file.
+            try await waitUntil("taskd-ws to accept the new key", timeout: .seconds(1), interval: .milliseconds(10)) {
+                let socket = try await harness.openWebSocket(key: key)
+                await socket.close()
+                return true
+            }
 
             let revoked = try await taskctl("key", "revoke", id)
             #expect(revoked.status == 0, "\(revoked)")
@@ -35,6 +42,17 @@ struct OperationsRevocationTests {
                 try await harness.client.get(harness.target("/tasks", key: key)).status == 401
             }
             let refusedAfter = ContinuousClock.now - refused
+            try await waitUntil("taskd-ws to refuse the revoked key", timeout: .seconds(1), interval: .milliseconds(10))
+            {
+                do {
+                    let socket = try await harness.openWebSocket(key: key)
+                    await socket.close()
+                    return false
+                } catch let rejected as WebSocketClient.Rejected {
+                    return rejected.status == 401
+                }
+            }
+            let refusedByBothAfter = ContinuousClock.now - refused
             // And it stays refused, on every endpoint.
             expectError(
                 try await harness.client.post(
@@ -42,6 +60,7 @@ struct OperationsRevocationTests {
                 status: 401, code: "unauthorized")
             #expect(try await harness.client.get(harness.target("/tasks", key: key)).status == 401)
             #expect(acceptedAfter < .seconds(1) && refusedAfter < .seconds(1), "\(acceptedAfter), \(refusedAfter)")
+            #expect(refusedByBothAfter < .seconds(1), "\(refusedByBothAfter)")
         }
     }
 }

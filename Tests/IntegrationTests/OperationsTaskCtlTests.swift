@@ -120,6 +120,49 @@ struct OperationsTaskCtlTests {
         }
     }
 
+    /// Run by root (as after `sudo`), taskctl acts as the state directory's owner, so the service can read its files.
+    @Test(.enabled(if: geteuid() == 0, "changing identity needs root"))
+    func rootActsAsTheOwnerOfTheStateDirectory() async throws {
+        let state = try StateDirectory()
+        defer { state.remove() }
+        let owner: uid_t = 65_534
+        #expect(chown(state.path, owner, gid_t(owner)) == 0 && chmod(state.path, 0o700) == 0)
+        let added = try await state.taskctl("key", "add", "acme")
+        #expect(added.status == 0, "\(added)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: state.path + "/keys.json")
+        #expect((attributes[.ownerAccountID] as? NSNumber)?.uint32Value == owner)
+        #expect(attributes[.posixPermissions] as? Int == 0o600)
+    }
+
+    /// The servers' env file is read too; a variable set in taskctl's own environment wins over it.
+    @Test func settingsComeFromTheEnvironmentFile() async throws {
+        let state = try StateDirectory()
+        defer { state.remove() }
+        let other = try OperationsCommand.temporaryDirectory("ctl-env")
+        defer { try? FileManager.default.removeItem(atPath: other) }
+        let envFile = state.path + "/taskd.env"
+        try "# comment\nTASKD_STATE_DIR=\"\(other)\"\nTASKD_SLOTS=3\nOTHER=ignored\n".write(
+            toFile: envFile, atomically: true, encoding: .utf8)
+        var environment = state.environment
+        environment["TASKD_ENV_FILE"] = envFile
+        environment["TASKD_STATE_DIR"] = nil
+        let fromFile = try await OperationsCommand.run(
+            OperationsCommand.binDirectory + "/taskctl", ["key", "add", "acme"], environment: environment)
+        #expect(fromFile.status == 0, "\(fromFile)")
+        #expect(FileManager.default.fileExists(atPath: other + "/keys.json"), "\(fromFile)")
+
+        environment["TASKD_STATE_DIR"] = state.path
+        let fromEnvironment = try await OperationsCommand.run(
+            OperationsCommand.binDirectory + "/taskctl", ["key", "add", "beta"], environment: environment)
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment)")
+        #expect(FileManager.default.fileExists(atPath: state.path + "/keys.json"))
+
+        try "TASKD_SLOTS=many\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        let bad = try await OperationsCommand.run(
+            OperationsCommand.binDirectory + "/taskctl", ["key", "list"], environment: environment)
+        #expect(bad.status == 78 && bad.stderr.contains("TASKD_SLOTS"), "\(bad)")
+    }
+
     @Test func workspaceListAndShow() async throws {
         let state = try StateDirectory()
         defer { state.remove() }

@@ -104,6 +104,34 @@ import Testing
         #expect(try api.statuses() == [1: "running"])
     }
 
+    @Test func concurrentCreatesGetDistinctIDsWithNoneLost() throws {
+        let api = try APIHarness()
+        let threads = 8
+        let perThread = 25
+        let ids = Mutex<[Int64]>([])
+        let failures = Atomic<Int>(0)
+        let query = api.query(workspace: "busy")
+        let handler = api.handler
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            for index in 0..<perThread {
+                let response = handler.handle(
+                    Request(
+                        method: .post, path: "/tasks", rawQuery: query,
+                        body: Array(#"{"name":"t\#(thread)-\#(index)","type":"gx.heavy"}"#.utf8)))
+                guard response.status == .created,
+                    let envelope = try? JSONDecoder().decode(TaskEnvelope.self, from: Data(response.body))
+                else {
+                    failures.add(1, ordering: .relaxed)
+                    continue
+                }
+                ids.withLock { $0.append(envelope.task.id) }
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
+        #expect(ids.withLock { $0.sorted() } == Array(1...Int64(threads * perThread)))
+        #expect(try api.list(workspace: "busy").count == threads * perThread)
+    }
+
     @Test func statusesNeverGoBackwards() throws {
         let api = try APIHarness(slots: 2)
         var seen: [Int64: String] = [:]

@@ -31,6 +31,14 @@ import Testing
         #expect(try Route.Endpoint.flush.route(for: .get) == nil)
     }
 
+    @Test func oneStepResolution() throws {
+        #expect(try Route(method: .get, path: "/tasks") == .listTasks)
+        #expect(try Route(method: .delete, path: "/tasks/3") == .deleteTask(#require(TaskID(rawValue: 3))))
+        #expect(try Route(method: .options, path: "/tasks") == nil)
+        #expect(try Route(method: .get, path: "/elsewhere") == nil)
+        #expect(throws: ValidationError.self) { try Route(method: .delete, path: "/tasks/x") }
+    }
+
     @Test(arguments: ["0", "-1", "abc", "1.5", "+3", " 3", "99999999999999999999", "0x10"])
     func malformedIDsAreRejected(rawID: String) {
         #expect(throws: ValidationError.self) { try Route.Endpoint.task(rawID: rawID[...]).route(for: .delete) }
