@@ -28,8 +28,19 @@ public final class WorkspaceStore: Sendable {
         self.workspacesDirectory = directory + "/workspaces"
         self.changeLog = ChangeLogWriter(directory: directory, limit: changeLogLimit)
         self.logger = logger
-        try Syscall.makeDirectories(workspacesDirectory)
-        try changeLog.prepare()
+        do {
+            try Syscall.makeDirectories(workspacesDirectory)
+            try changeLog.prepare()
+        } catch {
+            // A read-only or full disk must not stop reads: writes fail (503) until it recovers.
+            guard error.isUnavailable, Self.isExistingDirectory(directory) else { throw error }
+            logger.warning("The state directory cannot be written", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func isExistingDirectory(_ path: String) -> Bool {
+        guard let status = try? Syscall.status(path) else { return false }
+        return status.isDirectory
     }
 
     // MARK: Paths
