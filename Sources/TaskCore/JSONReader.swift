@@ -102,15 +102,18 @@ struct JSONReader {
     mutating func readString() throws(WireFormatError) -> String {
         try expect(UInt8(ascii: "\""))
         let start = offset
-        // Fast path: no escapes, the bytes are the string.
+        var isASCII = true
+        // Fast path: no escapes, the bytes are the string; ASCII needs no UTF-8 validation.
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<offset])
                 offset += 1
+                if isASCII { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice, as: UTF8.self) else { throw failure("invalid UTF-8") }
                 return string
             }
+            isASCII = isASCII && byte < 0x80
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw failure("control character in a string") }
             offset += 1
