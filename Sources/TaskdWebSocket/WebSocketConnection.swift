@@ -11,7 +11,8 @@ import TaskCore
 /// answered, a close is echoed. A connection silent for one ping interval is pinged; silent for another, it is closed.
 final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @unchecked Sendable {
     // @unchecked Sendable: the hub and the registry only call `receive`, `workspaceUnavailable` and `goAway` on
-    // `eventLoop`, the channel's loop, where every mutable property is used; `eventLoop`, `key` and `closeFuture` are immutable.
+    // `eventLoop`, the channel's loop, where every mutable property is used; `eventLoop`, `key` and `closeFuture`
+    // are immutable.
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 

@@ -78,8 +78,8 @@ struct Latency: AsyncParsableCommand {
             try await clients.group.shutdownGracefully()
             latencies.sort()
             print(
-                "latency via=\(socket == nil ? "nginx" : "direct") subscribers=\(count) frames=\(latencies.count) p50=\(Self.ms(latencies, 0.50)) "
-                    + "p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
+                "latency via=\(socket == nil ? "nginx" : "direct") subscribers=\(count) frames=\(latencies.count) "
+                    + "p50=\(Self.ms(latencies, 0.50)) p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
                     + "before_response=\(early)\(cpu ?? "")")
         }
     }
