@@ -132,7 +132,9 @@ private func apiKey(_ text: String) throws -> APIKey {
         }
         let lateAcceptances = outcomes.first?.lateAcceptances ?? []
         #expect(outcomes.first?.refused == true)
-        #expect(lateAcceptances.isEmpty, "accepted \(lateAcceptances) after the revoke")
+        #expect(
+            lateAcceptances.isEmpty,
+            "\(lateAcceptances.count) lookups accepted the key, the first \(String(describing: lateAcceptances.first)) after the revoke")
         #expect(ring.tenant(for: try apiKey(kept.key))?.rawValue == "other")
     }
 
