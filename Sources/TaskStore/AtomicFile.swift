@@ -6,6 +6,13 @@ enum AtomicFile {
     /// `temporary` must be in the same directory as `path`, and the caller must hold the lock that guards `path`
     /// (so no one else writes the same temporary file). A temporary file left by a crash is simply truncated.
     static func write(_ bytes: [UInt8], to path: String, temporary: String, mode: mode_t = 0o600) throws(StoreError) {
+        try replace(bytes, at: path, temporary: temporary, mode: mode)
+        try Syscall.fsyncDirectory(Syscall.parentDirectory(of: path))
+    }
+
+    /// The first half of `write`: the new contents are complete and fsynced, and visible under `path` once this
+    /// returns, but the rename is durable only after the directory is fsynced. When this throws, `path` is unchanged.
+    static func replace(_ bytes: [UInt8], at path: String, temporary: String, mode: mode_t = 0o600) throws(StoreError) {
         let fd = try Syscall.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
             // The mode given to open is filtered by the umask; secrets must end up exactly 0600.
@@ -24,13 +31,13 @@ enum AtomicFile {
             Syscall.unlinkIfExists(temporary)
             throw error
         }
-        try Syscall.fsyncDirectory(Syscall.parentDirectory(of: path))
     }
 
     /// The whole file; `nil` when it does not exist.
     static func read(_ path: String) throws(StoreError) -> [UInt8]? {
         guard let fd = try Syscall.openIfExists(path, O_RDONLY) else { return nil }
         defer { Syscall.close(fd) }
-        return try Syscall.readToEnd(fd, path: path)
+        let size = try Syscall.status(of: fd, path: path).size
+        return try Syscall.readToEnd(fd, path: path, expectedSize: Int(clamping: size))
     }
 }

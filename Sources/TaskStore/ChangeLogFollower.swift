@@ -85,13 +85,10 @@ public final class ChangeLogFollower {
     // MARK: Reading
 
     private func drain(into events: inout [FollowerEvent]) throws(StoreError) {
-        var chunk: [UInt8] = []
         while true {
-            chunk.removeAll(keepingCapacity: true)
-            let count = try Syscall.read(fd, appendingTo: &chunk, count: 64 * 1024, path: path)
+            let count = try Syscall.read(fd, appendingTo: &pending, count: 64 * 1024, path: path)
             if count == 0 { break }
             offset += Int64(count)
-            pending.append(contentsOf: chunk)
         }
         guard let lastBreak = pending.lastIndex(of: UInt8(ascii: "\n")) else { return }
         var sawDamage = false

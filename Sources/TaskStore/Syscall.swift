@@ -60,10 +60,13 @@ enum Syscall {
         return result
     }
 
-    /// Reads from the current position to the end of the file.
-    static func readToEnd(_ fd: Int32, path: String) throws(StoreError) -> [UInt8] {
+    /// Reads from the current position to the end of the file; `expectedSize` (from `fstat`) sizes the first read,
+    /// so that a whole document usually takes one allocation and one `read`.
+    static func readToEnd(_ fd: Int32, path: String, expectedSize: Int = 0) throws(StoreError) -> [UInt8] {
         var bytes: [UInt8] = []
-        while try read(fd, appendingTo: &bytes, count: 64 * 1024, path: path) > 0 {}
+        bytes.reserveCapacity(expectedSize + 1)
+        var chunk = max(4096, min(expectedSize + 1, 16 << 20))
+        while try read(fd, appendingTo: &bytes, count: chunk, path: path) > 0 { chunk = 64 * 1024 }
         return bytes
     }
 

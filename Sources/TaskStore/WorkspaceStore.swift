@@ -28,8 +28,19 @@ public final class WorkspaceStore: Sendable {
         self.workspacesDirectory = directory + "/workspaces"
         self.changeLog = ChangeLogWriter(directory: directory, limit: changeLogLimit)
         self.logger = logger
-        try Syscall.makeDirectories(workspacesDirectory)
-        try changeLog.prepare()
+        do {
+            try Syscall.makeDirectories(workspacesDirectory)
+            try changeLog.prepare()
+        } catch {
+            // A read-only or full disk must not stop reads: writes fail (503) until it recovers.
+            guard error.isUnavailable, Self.isExistingDirectory(directory) else { throw error }
+            logger.warning("The state directory cannot be written", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private static func isExistingDirectory(_ path: String) -> Bool {
+        guard let status = try? Syscall.status(path) else { return false }
+        return status.isDirectory
     }
 
     // MARK: Paths
@@ -97,16 +108,26 @@ public final class WorkspaceStore: Sendable {
         // they already hold, so the store guarantees one step per committed change.
         if state.sequence <= committed { state.sequence = committed + 1 }
         let bytes = WireFormat.workspaceDocument(state)
-        try AtomicFile.write(bytes, to: path, temporary: directory + "/state.json.tmp")
+        try AtomicFile.replace(bytes, at: path, temporary: directory + "/state.json.tmp")
+        // From here on readers see the new document, so followers must hear of it whatever happens next.
+        var durability: StoreError?
         do {
+            try Syscall.fsyncDirectory(directory)
+        } catch {
+            durability = error
+        }
+        do {
+            // Not fsynced: the document is the durable truth; the log only tells followers what to re-read.
             try changeLog.append(ChangeRecord(sequence: state.sequence, key: key, change: change))
         } catch {
-            // The change is committed (the document is durable); failing the request now would make the client
-            // retry a change that happened. Followers notice the missing record as a sequence gap on the next one.
+            // The change is committed; failing the request now would make the client retry a change that happened.
+            // Followers notice the missing record as a sequence gap on the next one.
             logger.error(
                 "Change committed but not logged",
                 metadata: ["store.workspace": "\(key)", "store.seq": "\(state.sequence)", "error": "\(error)"])
         }
+        // The rename may not survive a crash: the caller must not promise durability.
+        if let durability { throw durability }
         return outcome.result
     }
 

@@ -48,8 +48,6 @@ final class ConnectionRegistry: Sendable {
         _ = state.withLock { state in state.connections.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
-    var connectionCount: Int { state.withLock { $0.connections.count } }
-
     /// Stops admitting connections and returns every live one.
     func closeAll() -> [WebSocketConnection] {
         state.withLock { state in

@@ -35,10 +35,12 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
             gate.admit(head, isUpgrade: false, channel: context.channel)
                 .assumeIsolated()
-                .whenSuccess { admission in
-                    switch admission {
-                    case .rejected(let response): self.respond(response, context: context)
-                    case .accepted: context.close(promise: nil)  // unreachable: not an upgrade is always rejected
+                .whenComplete { result in
+                    switch result {
+                    case .success(.rejected(let response)): self.respond(response, context: context)
+                    // `.accepted` cannot happen (a request that is not an upgrade is always refused); a failure
+                    // means the thread pool is gone, i.e. the server is stopping.
+                    case .success(.accepted), .failure: context.close(promise: nil)
                     }
                 }
         }
@@ -71,13 +73,4 @@ final class HTTPFallbackHandler: ChannelInboundHandler, RemovableChannelHandler 
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
     }
-}
-
-/// What `shouldUpgrade` decided for one connection, for the fallback handler on the same channel. Used only on the
-/// channel's event loop.
-final class UpgradeDecision: @unchecked Sendable {
-    // @unchecked Sendable: written by the upgrader's callback and read by the fallback handler, both on the
-    // channel's event loop (NIO runs a channel's handlers and the upgrader's completions there).
-    var rejection: Response?
-    var key: WorkspaceKey?
 }

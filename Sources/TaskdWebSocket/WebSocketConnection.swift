@@ -11,7 +11,8 @@ import TaskCore
 /// answered, a close is echoed. A connection silent for one ping interval is pinged; silent for another, it is closed.
 final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @unchecked Sendable {
     // @unchecked Sendable: the hub and the registry only call `receive`, `workspaceUnavailable` and `goAway` on
-    // `eventLoop`, the channel's loop, where every mutable property is used; `eventLoop`, `key` and `closeFuture` are immutable.
+    // `eventLoop`, the channel's loop, where every mutable property is used; `eventLoop`, `key` and `closeFuture`
+    // are immutable.
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -88,12 +89,14 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
         switch frame.opcode {
         case .connectionClose:
             if isClosing {
+                // The answer to our close frame: the handshake is complete.
                 context.close(promise: nil)
             } else {
                 // Echo the peer's status code, as RFC 6455 §5.5.1 suggests, then close.
                 var payload = frame.unmaskedData
                 let code = payload.readWebSocketErrorCode() ?? .normalClosure
-                close(code: code, context: context)
+                let channel = context.channel
+                sendClose(code: code, context: context).whenComplete { _ in channel.close(promise: nil) }
             }
         case .ping:
             let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
@@ -119,12 +122,26 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOWebSocketError {
+            // A frame the protocol forbids, or one over the size limit: close with the code RFC 6455 §7.4.1 gives.
+            logger.debug("Protocol error; closing", metadata: ["error": "\(error)"])
+            close(code: Self.closeCode(for: error), context: context)
+            return
+        }
+        if isClosing, error is ByteToMessageDecoderError {
+            return  // The rest of a rejected frame, dropped while the close handshake ends.
+        }
         logger.debug("Connection failed", metadata: ["error": "\(error)"])
         isClosing = true
         pending = nil
-        // A protocol error (an oversized frame, say) is answered by NIO's protocol error handler with the close code
-        // the RFC asks for, and it closes the channel once that frame is out; anything else ends the connection now.
-        if !(error is NIOWebSocketError) { context.close(promise: nil) }
+        context.close(promise: nil)
+    }
+
+    static func closeCode(for error: NIOWebSocketError) -> WebSocketErrorCode {
+        switch error {
+        case .invalidFrameLength: .messageTooLarge
+        case .fragmentedControlFrame, .multiByteControlFrameLength: .protocolError
+        }
     }
 
     // MARK: Ending
@@ -140,15 +157,22 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
         close(code: .unexpectedServerError, context: context)
     }
 
+    /// Starts the closing handshake: sends a close frame, then waits for the client's (which ends the connection in
+    /// `channelRead`) or for `closeTimeout`. Closing the socket at once could reset the connection, through nginx too,
+    /// while the client has not yet read our close frame (for instance when it is still sending an oversized one).
     private func close(code: WebSocketErrorCode, context: ChannelHandlerContext) {
         guard !isClosing else { return }
+        sendClose(code: code, context: context).whenComplete { _ in }
+        let channel = context.channel
+        channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
+    }
+
+    private func sendClose(code: WebSocketErrorCode, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         isClosing = true
         pending = nil
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.write(webSocketErrorCode: code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
-        channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
+        return context.writeAndFlush(wrapOutboundOut(frame))
     }
 }

@@ -84,7 +84,8 @@ final class WebSocketServer: Service {
         let decision = UpgradeDecision()
         let upgrader = NIOWebSocketServerUpgrader(
             maxFrameSize: maximumClientFrameBytes,
-            automaticErrorHandling: true,
+            // Protocol errors are answered by WebSocketConnection, which keeps the closing handshake RFC-shaped.
+            automaticErrorHandling: false,
             shouldUpgrade: { channel, head in
                 gate.admit(head, isUpgrade: true, channel: channel).map { admission in
                     switch admission {
@@ -109,12 +110,5 @@ final class WebSocketServer: Service {
         try channel.pipeline.syncOperations.configureHTTPServerPipeline(
             withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
         try channel.pipeline.syncOperations.addHandler(HTTPFallbackHandler(gate: gate, decision: decision))
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

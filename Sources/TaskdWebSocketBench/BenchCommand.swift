@@ -20,25 +20,31 @@ struct Latency: AsyncParsableCommand {
     @Option(help: "Workspace id") var workspace: String = "bench"
     @Option(help: "Subscriber counts, comma-separated") var subscribers: String = "1,100,1000"
     @Option(help: "Measured creates per subscriber count") var rounds: Int = 200
-    @Option(help: "Client event-loop threads") var threads: Int = 1
+    @Option(help: "Client event-loop threads") var threads: Int = 2
+    @Option(help: "Subscribe on taskd-ws's unix socket instead of through nginx") var socket: String?
+    @Option(help: "taskd-ws's process id, to report its CPU time per frame sent") var pid: Int32?
 
     func run() async throws {
         let query = "api_key=\(apiKey)&workspace_id=\(workspace)"
-        let http = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
+        let setup = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
         // One long task holds the only slot, so every measured task stays queued (and deletable) and no timed
         // transition adds frames of its own.
-        let blocker = try http.request("POST", "/tasks?\(query)", body: #"{"name":"blocker","type":"gx.heavy"}"#)
+        let blocker = try setup.request("POST", "/tasks?\(query)", body: #"{"name":"blocker","type":"gx.heavy"}"#)
         guard blocker.status == 201, let blockerID = Self.id(in: blocker.body) else {
             throw ValidationError("cannot create the blocking task: \(blocker.status) \(blocker.body)")
         }
         var nextID = blockerID + 1
         for count in subscribers.split(separator: ",").compactMap({ Int($0) }) {
+            // A fresh connection per count: nginx closes a keep-alive connection after 1,000 requests.
+            let http = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
             let clients = BenchSubscribers(threads: threads)
-            try await clients.open(
-                count: count, endpoint: .tcp(host: "127.0.0.1", port: httpPort), target: "/ws/tasks?\(query)")
+            let endpoint: BenchSubscribers.Endpoint =
+                socket.map { .unix(path: $0) } ?? .tcp(host: "127.0.0.1", port: httpPort)
+            try await clients.open(count: count, endpoint: endpoint, target: "/ws/tasks?\(query)")
             var latencies: [UInt64] = []
             latencies.reserveCapacity(rounds * count)
             var early = 0
+            let cpuBefore = try pid.map(Self.cpuSeconds(pid:))
             for round in 0..<(rounds + 10) {
                 clients.expect(#"{"id":\#(nextID),"#)
                 let created = try http.request("POST", "/tasks?\(query)", body: #"{"name":"m","type":"gx.tiny"}"#)
@@ -53,22 +59,41 @@ struct Latency: AsyncParsableCommand {
                         latencies.append(arrival > answered ? arrival - answered : 0)
                     }
                 }
+                clients.expect(#"{"id":\#(nextID),"#, absent: true)
                 let deleted = try http.request("DELETE", "/tasks/\(nextID)?\(query)")
                 guard deleted.status == 204 else {
                     throw ValidationError("unexpected delete answer: \(deleted.status) \(deleted.body)")
                 }
+                // Wait for the delete's frames everywhere, so that they do not queue in front of the next round's.
+                _ = try await clients.arrivals(timeout: .seconds(10))
                 nextID += 1
-                // Let the delete's frames drain so that they do not queue in front of the next measured frame.
-                try await Task.sleep(for: .milliseconds(count >= 1_000 ? 30 : 5))
+            }
+            // Every round sends two lists (the create's and the delete's) to every subscriber.
+            let cpu = try pid.map { pid in
+                let seconds = try Self.cpuSeconds(pid: pid) - (cpuBefore ?? 0)
+                return String(
+                    format: " sidecar_cpu_per_frame=%.1fus", seconds * 1e6 / Double(2 * (rounds + 10) * count))
             }
             await clients.closeAll()
             try await clients.group.shutdownGracefully()
             latencies.sort()
             print(
-                "latency subscribers=\(count) frames=\(latencies.count) p50=\(Self.ms(latencies, 0.50)) "
-                    + "p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
-                    + "before_response=\(early)")
+                "latency via=\(socket == nil ? "nginx" : "direct") subscribers=\(count) frames=\(latencies.count) "
+                    + "p50=\(Self.ms(latencies, 0.50)) p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
+                    + "before_response=\(early)\(cpu ?? "")")
         }
+    }
+
+    /// User plus system CPU time of a process, from /proc (clock ticks of 10 ms).
+    static func cpuSeconds(pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        guard let close = stat.lastIndex(of: ")") else { throw ValidationError("unreadable /proc/\(pid)/stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw ValidationError("unreadable /proc/\(pid)/stat")
+        }
+        return (user + system) / 100
     }
 
     static func id(in body: String) -> Int? {
@@ -92,7 +117,7 @@ struct Idle: AsyncParsableCommand {
     @Option(help: "API key") var apiKey: String
     @Option(help: "Workspace id") var workspace: String = "idle"
     @Option(help: "Connections to open") var connections: Int = 10_000
-    @Option(help: "Client event-loop threads") var threads: Int = 1
+    @Option(help: "Client event-loop threads") var threads: Int = 2
 
     func run() async throws {
         let target = "/ws/tasks?api_key=\(apiKey)&workspace_id=\(workspace)"

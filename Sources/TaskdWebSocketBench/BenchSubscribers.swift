@@ -12,6 +12,7 @@ final class BenchSubscribers: Sendable {
 
     private struct State {
         var marker: [UInt8]?
+        var isAwaitingAbsence = false
         var arrivals: [UInt64?] = []
         var arrived = 0
         var firstFrames = 0
@@ -85,10 +86,12 @@ final class BenchSubscribers: Sendable {
         state.withLock { $0.channels.append(channel) }
     }
 
-    /// Starts a round: the next frame holding `marker` counts as that subscriber's arrival.
-    func expect(_ marker: String) {
+    /// Starts a round: the next frame holding `marker` (or, with `absent`, the next one without it) counts as that
+    /// subscriber's arrival.
+    func expect(_ marker: String, absent: Bool = false) {
         state.withLock { state in
             state.marker = Array(marker.utf8)
+            state.isAwaitingAbsence = absent
             state.arrived = 0
             for index in state.arrivals.indices { state.arrivals[index] = nil }
         }
@@ -122,14 +125,34 @@ final class BenchSubscribers: Sendable {
     }
 
     fileprivate func received(_ frame: ByteBuffer, index: Int, at time: UInt64) {
+        guard
+            let (marker, isAwaitingAbsence) = state.withLock({ state in
+                state.marker.map { ($0, state.isAwaitingAbsence) }
+            })
+        else { return }
+        let contains = frame.withUnsafeReadableBytes { Self.find(marker, in: $0) }
+        guard contains != isAwaitingAbsence else { return }
         state.withLock { state in
-            if index >= state.arrivals.count { return }
-            guard let marker = state.marker, state.arrivals[index] == nil else { return }
-            if frame.readableBytesView.firstRange(of: marker) != nil {
-                state.arrivals[index] = time
-                state.arrived += 1
-            }
+            guard index < state.arrivals.count, state.arrivals[index] == nil, state.marker == marker else { return }
+            state.arrivals[index] = time
+            state.arrived += 1
         }
+    }
+
+    /// A plain byte search: markers are a dozen bytes and frames short, and the generic `firstRange(of:)` was the
+    /// client's hot spot.
+    private static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
+        var start = 0
+        while start <= haystack.count - needle.count {
+            if haystack[start] == first {
+                var matched = 1
+                while matched < needle.count, haystack[start + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return true }
+            }
+            start += 1
+        }
+        return false
     }
 
     fileprivate func receivedFirstFrame() {

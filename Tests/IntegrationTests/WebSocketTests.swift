@@ -74,15 +74,15 @@ struct WebSocketTests {
     }
 
     @Test func tasksStartAndCompleteOnTheStreamWithoutAnyRequest() async throws {
-        // gx.tiny lasts 150–450 ms at this scale; one slot, so the second task starts when the first completes.
+        // gx.micro lasts 250–750 ms at this scale; one slot, so the second task starts when the first completes.
         try await TaskdHarness.with(Self.options(slots: 1, timeScale: 0.1)) { harness in
             let key = try harness.issueKey()
             let client = try await harness.openWebSocket(key: key)
             try await client.waitForFrames("the empty list") { $0 == ["[]"] }
-            let first = try await harness.createTask(key: key, name: "first")
-            let second = try await harness.createTask(key: key, name: "second")
+            let first = try await harness.createTask(key: key, name: "first", type: "gx.micro")
+            let second = try await harness.createTask(key: key, name: "second", type: "gx.micro")
             // No request from here on: only time moves the tasks.
-            let frames = try await client.waitForFrames("both tasks completed", timeout: .seconds(5)) { frames in
+            let frames = try await client.waitForFrames("both tasks completed", timeout: .seconds(10)) { frames in
                 guard let last = frames.last, let tasks = try? WebSocketClient.tasks(in: last) else { return false }
                 return tasks.count == 2 && tasks.allSatisfy { $0.status == "completed" }
             }
@@ -101,7 +101,6 @@ struct WebSocketTests {
                         == statuses.map { order.firstIndex(of: $0) ?? -1 }.sorted())
                 #expect(statuses.suffix(2) == ["running", "completed"], "task \(id): \(statuses)")
             }
-            #expect(history[second.id]?.first == "queued")
             #expect(try WebSocketClient.tasks(in: frames.last ?? "") == (try await harness.listTasks(key: key)))
             await client.close()
         }
@@ -180,6 +179,30 @@ struct WebSocketTests {
             expectError(
                 try await harness.client.get(harness.target("/ws/tasks", key: key)), status: 426,
                 code: "upgrade_required")
+        }
+    }
+
+    @Test func theSidecarAnswersOtherPathsMethodsAndBrokenHandshakesWithJSONErrors() async throws {
+        // nginx only forwards /ws/tasks; the sidecar still answers anything else with the API's errors.
+        try await TaskdHarness.with(Self.options()) { harness in
+            let key = try harness.issueKey()
+            let cases: [(String, String, String)] = [
+                ("GET /other HTTP/1.1\r\nHost: x\r\n\r\n", "404", "not_found"),
+                (
+                    "POST /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "405",
+                    "method_not_allowed"
+                ),
+                (
+                    "GET /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Version: 13\r\n\r\n", "426", "upgrade_required"
+                ),
+            ]
+            for (request, status, code) in cases {
+                let answer = try await harness.exchangeWithSidecar(request)
+                #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(answer)")
+                #expect(answer.contains(#"{"code":"\#(code)","#), "\(answer)")
+                #expect(answer.lowercased().contains("content-type: application/json"), "\(answer)")
+            }
         }
     }
 

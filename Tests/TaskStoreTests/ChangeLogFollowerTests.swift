@@ -68,7 +68,7 @@ import Testing
         // Created here, before the first write, then handed to its thread.
         let handOver = Mutex<ChangeLogFollower?>(try ChangeLogFollower(directory: directory.path))
         let key = try Fixtures.key()
-        let total = 300
+        let total = 200
         // Writer and follower each on their own thread, as in taskd-fcgi and taskd-ws.
         let results = try await Threads.run(count: 2) { role -> (records: [ChangeRecord], resets: Int) in
             if role == 0 {
@@ -78,7 +78,7 @@ import Testing
             guard let follower = handOver.withLock({ $0.take() }) else { return ([], 1) }
             var seen: [ChangeRecord] = []
             var resets = 0
-            let deadline = ContinuousClock.now + .seconds(60)
+            let deadline = ContinuousClock.now + .seconds(150)
             while seen.count < total && resets == 0 && ContinuousClock.now < deadline {
                 follower.waitForActivity(timeout: .milliseconds(500))
                 let events = try follower.poll()

@@ -81,14 +81,24 @@ private func apiKey(_ text: String) throws -> APIKey {
 }
 
 @Suite struct KeyRingTests {
-    /// Polls `condition` every 20 ms until it holds or `limit` passes.
-    private func eventually(within limit: Duration = .seconds(3), _ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
+    struct Lookups: Sendable {
+        let lateAcceptances: [Duration]
+        let refused: Bool
+    }
+
+    /// How long `condition` took to hold, polled every 10 ms on a thread of its own (so that a busy concurrency pool
+    /// cannot stretch the measurement); `nil` when it did not hold within `limit`.
+    private static func timeUntil(
+        within limit: Duration = .seconds(5), _ condition: @escaping @Sendable () -> Bool
+    ) async throws -> Duration? {
+        try await Threads.run {
+            let start = ContinuousClock.now
+            while ContinuousClock.now - start < limit {
+                if condition() { return ContinuousClock.now - start }
+                usleep(10_000)
+            }
+            return nil
         }
-        return condition()
     }
 
     @Test func issuedKeysResolveToTheirTenantAndRevokedOnesStopWithinASecond() async throws {
@@ -98,14 +108,33 @@ private func apiKey(_ text: String) throws -> APIKey {
         let issued = try KeysFile.issue(tenant: acme, path: path)
         let kept = try KeysFile.issue(tenant: TenantID(parsing: "other"), path: path)
         let ring = KeyRing(path: path, openMode: false, logger: Fixtures.logger)
-        #expect(ring.tenant(for: try apiKey(issued.key)) == acme)
+        let revokedKey = try apiKey(issued.key)
+        #expect(ring.tenant(for: revokedKey) == acme)
         #expect(ring.tenant(for: try apiKey("tk_unknown")) == nil)
 
         _ = try KeysFile.revoke(id: issued.entry.id, path: path)
-        let start = ContinuousClock.now
-        let revokedKey = try apiKey(issued.key)
-        #expect(try await eventually { ring.tenant(for: revokedKey) == nil })
-        #expect(ContinuousClock.now - start < .seconds(1))
+        let revokedAt = ContinuousClock.now
+        // Judged by when each lookup started, not by when the poller got to run, so a busy machine cannot fail it:
+        // no lookup that starts a second or more after the revoke may accept the key, and the key must be refused.
+        let outcomes = try await Threads.run { _ -> Lookups in
+            var lateAcceptances: [Duration] = []
+            var refusals = 0
+            while refusals < 3, ContinuousClock.now - revokedAt < .seconds(10) {
+                let startedAfter = ContinuousClock.now - revokedAt
+                if ring.tenant(for: revokedKey) == nil {
+                    refusals += 1
+                } else if refusals > 0 || startedAfter >= .seconds(1) {
+                    lateAcceptances.append(startedAfter)
+                }
+                usleep(10_000)
+            }
+            return Lookups(lateAcceptances: lateAcceptances, refused: refusals == 3)
+        }
+        let lateAcceptances = outcomes.first?.lateAcceptances ?? []
+        #expect(outcomes.first?.refused == true)
+        #expect(
+            lateAcceptances.isEmpty,
+            "\(lateAcceptances.count) lookups accepted the key, the first \(String(describing: lateAcceptances.first)) after the revoke")
         #expect(ring.tenant(for: try apiKey(kept.key))?.rawValue == "other")
     }
 
@@ -116,7 +145,7 @@ private func apiKey(_ text: String) throws -> APIKey {
         #expect(ring.tenant(for: try apiKey("tk_x")) == nil)
         let issued = try KeysFile.issue(tenant: TenantID(parsing: "late"), path: path)
         let key = try apiKey(issued.key)
-        #expect(try await eventually { ring.tenant(for: key)?.rawValue == "late" })
+        #expect(try await Self.timeUntil { ring.tenant(for: key)?.rawValue == "late" } != nil)
     }
 
     @Test func openModeMakesEveryUnknownKeyItsOwnTenant() throws {

@@ -81,7 +81,9 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    // 2,000 creates of one workspace are strictly serial, each with two fsyncs (document, directory) of a document
+    // that grows to 2,000 tasks: about a minute on an idle disk, several when other tests write too.
+    @Test(.timeLimit(.minutes(5)))
     func eightProcessesCreatingInOneWorkspaceLoseAndDoubleNothing() async throws {
         let directory = try TemporaryDirectory()
         let runs = try await Self.runAll((0..<8).map { _ in ["create", directory.path, "acme", "shared", "250"] })
@@ -122,8 +124,8 @@ import Testing
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
         let path = directory.path
-        let started = ContinuousClock.now
-        let (failures, acknowledgedTotal) = try await Threads.run { () throws -> ([String], Int) in
+        let (failures, acknowledgedTotal, elapsed) = try await Threads.run { () throws -> ([String], Int, Duration) in
+            let started = ContinuousClock.now
             var generator = SystemRandomNumberGenerator()
             var acknowledgedTotal = 0
             for round in 0..<200 {
@@ -141,21 +143,21 @@ import Testing
                 do {
                     state = try store.read(key)
                 } catch {
-                    return (["round \(round): the document does not parse: \(error)"], acknowledgedTotal)
+                    return (["round \(round): the document does not parse: \(error)"], acknowledgedTotal, .zero)
                 }
                 let stored = Set(state.tasks.map(\.id.rawValue))
                 let lost = acknowledged.filter { !stored.contains($0) }
                 if !lost.isEmpty {
-                    return (["round \(round): acknowledged but missing: \(lost)"], acknowledgedTotal)
+                    return (["round \(round): acknowledged but missing: \(lost)"], acknowledgedTotal, .zero)
                 }
                 if state.tasks.map(\.id.rawValue) != Array(1..<state.nextID) {
-                    return (["round \(round): ids are not 1..<\(state.nextID)"], acknowledgedTotal)
+                    return (["round \(round): ids are not 1..<\(state.nextID)"], acknowledgedTotal, .zero)
                 }
             }
-            return ([], acknowledgedTotal)
+            return ([], acknowledgedTotal, ContinuousClock.now - started)
         }
         #expect(failures.isEmpty)
         #expect(acknowledgedTotal > 0)
-        #expect(ContinuousClock.now - started < .seconds(90))
+        #expect(elapsed < .seconds(90))
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import TaskStore
 
 extension TaskdHarness {
@@ -57,5 +59,54 @@ extension WebSocketClient {
 extension WebSocketClient.Rejected {
     var answer: HTTPAnswer {
         HTTPAnswer(status: status, headers: headers.map { (name: $0.0, value: $0.1) }, body: Array(body.utf8))
+    }
+}
+
+extension TaskdHarness {
+    /// Sends `request` straight to taskd-ws's unix socket (bypassing nginx) and returns everything it answers
+    /// until it closes the connection (at most `timeout`).
+    func exchangeWithSidecar(_ request: String, timeout: Duration = .seconds(5)) async throws -> String {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let collected = eventLoop.makePromise(of: String.self)
+        let channel = try await ClientBootstrap(group: eventLoop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RawCollector(promise: collected))
+                }
+            }
+            .connect(unixDomainSocketPath: webSocketSocket.path).get()
+        let deadline = eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            collected.fail(HarnessError("taskd-ws did not close the connection within \(timeout)"))
+            channel.close(promise: nil)
+        }
+        defer { deadline.cancel() }
+        try await channel.writeAndFlush(channel.allocator.buffer(string: request)).get()
+        return try await collected.futureResult.get()
+    }
+}
+
+/// Collects every byte until the peer closes.
+private final class RawCollector: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let promise: EventLoopPromise<String>
+    private var received = ByteBuffer()
+
+    init(promise: EventLoopPromise<String>) {
+        self.promise = promise
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        received.writeBuffer(&buffer)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.succeed(String(buffer: received))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.close(promise: nil)
     }
 }
