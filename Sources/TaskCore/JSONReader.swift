@@ -45,7 +45,8 @@ struct JSONReader {
     }
 
     /// Calls `body` with each key of an object; `body` must read the key's value.
-    mutating func readObject(_ body: (inout JSONReader, String) throws(WireFormatError) -> Void) throws(WireFormatError) {
+    mutating func readObject(_ body: (inout JSONReader, String) throws(WireFormatError) -> Void) throws(WireFormatError)
+    {
         try expect(UInt8(ascii: "{"))
         if consume(UInt8(ascii: "}")) { return }
         repeat {
@@ -151,7 +152,8 @@ struct JSONReader {
         case UInt8(ascii: "u"):
             var code = try readHex4()
             if (0xD800..<0xDC00).contains(code) {
-                guard bytes.count - offset >= 6, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u")
+                guard bytes.count - offset >= 6, bytes[offset] == UInt8(ascii: "\\"),
+                    bytes[offset + 1] == UInt8(ascii: "u")
                 else { throw failure("unpaired surrogate") }
                 offset += 2
                 let low = try readHex4()

@@ -15,7 +15,8 @@ public struct SchedulePolicy: Hashable, Sendable {
         }
         guard timeScale.isFinite, timeScale > 0, timeScale <= 1_000 else {
             throw ValidationError(
-                parameter: "time_scale", message: "The time scale must be a number above 0 and at most 1000, got \(timeScale).")
+                parameter: "time_scale",
+                message: "The time scale must be a number above 0 and at most 1000, got \(timeScale).")
         }
         self.slots = slots
         self.timeScale = timeScale

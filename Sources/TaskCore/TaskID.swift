@@ -12,7 +12,8 @@ public struct TaskID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
     public init(parsing text: some StringProtocol) throws(ValidationError) {
         let invalid = ValidationError(
             parameter: "id", message: "The task id must be a positive decimal integer, got '\(text.prefix(40))'.")
-        guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+        guard !text.isEmpty, text.utf8.count <= 18,
+            text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
             let value = Int64(text), value > 0
         else { throw invalid }
         self.rawValue = value
@@ -25,7 +26,8 @@ public struct TaskID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
     public init(from decoder: any Decoder) throws {
         let value = try decoder.singleValueContainer().decode(Int64.self)
         guard let id = TaskID(rawValue: value) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "Task id \(value) is not positive"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "Task id \(value) is not positive"))
         }
         self = id
     }

@@ -7,11 +7,15 @@ public struct TenantID: Hashable, Sendable, Codable, Comparable, CustomStringCon
     public init(parsing text: String) throws(ValidationError) {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, bytes.count <= Self.maximumLength, Self.isAlphanumeric(first),
-            bytes.allSatisfy({ Self.isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+            bytes.allSatisfy({
+                Self.isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
         else {
             throw ValidationError(
                 parameter: "tenant",
-                message: "A tenant name is 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit; got '\(text.prefix(70))'.")
+                message:
+                    "A tenant name is 1 to 64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit; got '\(text.prefix(70))'."
+            )
         }
         self.rawValue = text
     }

@@ -105,7 +105,9 @@ extension WireFormat {
             throw reader.failure("a task lacks one of id, name, type, created_at, duration_ms")
         }
         guard let taskID = TaskID(rawValue: id) else { throw reader.failure("task id \(id) is not positive") }
-        guard let taskType = TaskType(rawValue: type) else { throw reader.failure("task \(id) has unknown type '\(type)'") }
+        guard let taskType = TaskType(rawValue: type) else {
+            throw reader.failure("task \(id) has unknown type '\(type)'")
+        }
         guard duration > 0 else { throw reader.failure("task \(id) has a duration of \(duration)") }
         let taskName: TaskName
         do {

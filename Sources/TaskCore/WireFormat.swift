@@ -105,7 +105,8 @@ public enum WireFormat {
         Array(try encoder.encode(value))
     }
 
-    public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: some Collection<UInt8>) throws -> Value {
+    public static func decode<Value: Decodable>(_ type: Value.Type, from bytes: some Collection<UInt8>) throws -> Value
+    {
         try JSONDecoder().decode(type, from: Data(bytes))
     }
 

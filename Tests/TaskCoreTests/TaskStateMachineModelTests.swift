@@ -34,7 +34,8 @@ struct TaskStateMachineModelTests {
             #expect(actual == expected, "seed \(seed) at \(model.now): \(comment())")
             #expect(view.tasks.map(\.id) == view.tasks.map(\.id).sorted(), "seed \(seed): list not ordered by id")
             let running = view.tasks.filter { $0.status == .running }.count
-            #expect(running <= machine.policy.slots, "seed \(seed): \(running) running with \(machine.policy.slots) slots")
+            #expect(
+                running <= machine.policy.slots, "seed \(seed): \(running) running with \(machine.policy.slots) slots")
             for task in view.tasks {
                 if let seen = lastSeen[task.id.rawValue] {
                     #expect(seen <= task.status, "seed \(seed): task \(task.id) went from \(seen) to \(task.status)")
@@ -81,10 +82,15 @@ struct TaskStateMachineModelTests {
 
         mutating func step() throws {
             let jump = Int.random(in: 0..<20, using: &generator)
-            advance(by: jump < 6 ? 0 : (jump < 18 ? Int64.random(in: 1...25, using: &generator) : Int64.random(in: 100...400, using: &generator)))
+            advance(
+                by: jump < 6
+                    ? 0
+                    : (jump < 18
+                        ? Int64.random(in: 1...25, using: &generator) : Int64.random(in: 100...400, using: &generator)))
             switch Int.random(in: 0..<100, using: &generator) {
             case 0..<45:
-                let duration = Int.random(in: 0..<5, using: &generator) == 0
+                let duration =
+                    Int.random(in: 0..<5, using: &generator) == 0
                     ? Int64.random(in: 50...300, using: &generator) : Int64.random(in: 2...30, using: &generator)
                 let change = TaskChange.create(
                     name: try TaskName(parsing: "t"), type: .tiny, durationMilliseconds: duration, at: now)
@@ -105,7 +111,9 @@ struct TaskStateMachineModelTests {
                 let expected = model.delete(id)
                 do {
                     let outcome = try apply(.delete(taskID, at: now))
-                    #expect(expected == nil && outcome == .deleted(taskID), "seed \(seed): delete \(id) succeeded, model said \(String(describing: expected))")
+                    #expect(
+                        expected == nil && outcome == .deleted(taskID),
+                        "seed \(seed): delete \(id) succeeded, model said \(String(describing: expected))")
                 } catch .notFound(let missing) {
                     #expect(expected == .notFound && missing == taskID, "seed \(seed): delete \(id) not found")
                 } catch .notDeletable(_, let status) {
@@ -119,12 +127,15 @@ struct TaskStateMachineModelTests {
                 let before = machine.view(of: state, at: now)
                 let outcome = try apply(.flush(at: now))
                 let removed = model.flush()
-                #expect(outcome == .flushed(removed: removed), "seed \(seed): flush removed \(outcome), model \(removed)")
+                #expect(
+                    outcome == .flushed(removed: removed), "seed \(seed): flush removed \(outcome), model \(removed)")
                 let after = machine.view(of: state, at: now)
                 #expect(Set(after.tasks.map(\.id.rawValue)) == kept, "seed \(seed): flush kept the wrong tasks")
                 // A flush never changes the status of a task it keeps (they were and stay queued at this moment).
                 let beforeStatus = Dictionary(uniqueKeysWithValues: before.tasks.map { ($0.id, $0.status) })
-                for task in after.tasks { #expect(beforeStatus[task.id] == task.status, "seed \(seed): flush changed \(task.id)") }
+                for task in after.tasks {
+                    #expect(beforeStatus[task.id] == task.status, "seed \(seed): flush changed \(task.id)")
+                }
                 check("after flush")
             default:
                 check("idle")

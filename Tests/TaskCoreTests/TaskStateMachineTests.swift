@@ -13,7 +13,8 @@ struct TaskStateMachineTests {
         _ state: inout WorkspaceState, _ machine: TaskStateMachine, at: Timestamp, duration: Int64 = 100,
         name: String = "t"
     ) throws -> TaskID {
-        let change = TaskChange.create(name: try TaskName(parsing: name), type: .tiny, durationMilliseconds: duration, at: at)
+        let change = TaskChange.create(
+            name: try TaskName(parsing: name), type: .tiny, durationMilliseconds: duration, at: at)
         guard case .created(let record) = try machine.apply(change, to: &state) else {
             Issue.record("create did not create")
             return try #require(TaskID(rawValue: 1))
@@ -28,9 +29,15 @@ struct TaskStateMachineTests {
     @Test func newTaskIsQueuedAtItsCreateThenRunsForItsDuration() throws {
         let machine = try machine()
         var state = WorkspaceState.empty
-        let change = TaskChange.create(name: try TaskName(parsing: "abc"), type: .tiny, durationMilliseconds: 100, at: t0)
+        let change = TaskChange.create(
+            name: try TaskName(parsing: "abc"), type: .tiny, durationMilliseconds: 100, at: t0)
         let outcome = try machine.apply(change, to: &state)
-        #expect(outcome == .created(TaskRecord(id: try #require(TaskID(rawValue: 1)), name: try TaskName(parsing: "abc"), type: .tiny, status: .queued)))
+        #expect(
+            outcome
+                == .created(
+                    TaskRecord(
+                        id: try #require(TaskID(rawValue: 1)), name: try TaskName(parsing: "abc"), type: .tiny,
+                        status: .queued)))
         #expect(statuses(state, machine, at: t0) == [.queued])
         #expect(machine.view(of: state, at: t0).nextChange == t0 + 1)
         #expect(statuses(state, machine, at: t0 + 1) == [.running])
@@ -86,7 +93,9 @@ struct TaskStateMachineTests {
         let machine = try machine(slots: 2)
         var state = WorkspaceState.empty
         for _ in 0..<2 { _ = try create(&state, machine, at: t0, duration: 1_000) }
-        let waiting = [try create(&state, machine, at: t0, duration: 10), try create(&state, machine, at: t0, duration: 10)]
+        let waiting = [
+            try create(&state, machine, at: t0, duration: 10), try create(&state, machine, at: t0, duration: 10),
+        ]
         let outcome = try machine.apply(.flush(at: t0 + 100), to: &state)
         #expect(outcome == .flushed(removed: 2))
         #expect(state.tasks.map(\.id) == waiting)

@@ -8,7 +8,9 @@ struct WorkspaceIDTests {
         #expect(try WorkspaceID(parsing: text).rawValue == text)
     }
 
-    @Test(arguments: ["", " ", "a b", "a.b", "a/b", "..", "é", "a\u{0}", "{", "@", "~", String(repeating: "w", count: 65)])
+    @Test(arguments: [
+        "", " ", "a b", "a.b", "a/b", "..", "é", "a\u{0}", "{", "@", "~", String(repeating: "w", count: 65),
+    ])
     func rejectsEverythingElse(_ text: String) {
         #expect(throws: ValidationError.self) { try WorkspaceID(parsing: text) }
     }
@@ -62,7 +64,8 @@ struct TaskIDTests {
 
 struct TaskTypeTests {
     @Test func baseDurationsAreTheContractsOnes() {
-        let bases = Dictionary(uniqueKeysWithValues: TaskType.allCases.map { ($0.rawValue, $0.baseDurationMilliseconds) })
+        let bases = Dictionary(
+            uniqueKeysWithValues: TaskType.allCases.map { ($0.rawValue, $0.baseDurationMilliseconds) })
         #expect(
             bases == [
                 "gx.tiny": 3_000, "gx.micro": 5_000, "gx.small": 10_000, "gx.medium": 30_000, "gx.large": 120_000,

@@ -5,17 +5,22 @@ import Testing
 
 struct WireFormatTests {
     private func record(_ id: Int64, _ name: String, _ type: TaskType, _ status: TaskStatus) throws -> TaskRecord {
-        TaskRecord(id: try #require(TaskID(rawValue: id)), name: try TaskName(parsing: name), type: type, status: status)
+        TaskRecord(
+            id: try #require(TaskID(rawValue: id)), name: try TaskName(parsing: name), type: type, status: status)
     }
 
     @Test func createAnswerMatchesTheAPIDocumentByteForByte() throws {
         let bytes = WireFormat.taskEnvelope(try record(3, "abc", .tiny, .queued))
-        #expect(String(decoding: bytes, as: UTF8.self) == #"{"task":{"id":3,"name":"abc","type":"gx.tiny","status":"queued"}}"#)
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == #"{"task":{"id":3,"name":"abc","type":"gx.tiny","status":"queued"}}"#)
     }
 
     @Test func listAnswerMatchesTheAPIDocumentByteForByte() throws {
         let bytes = WireFormat.tasksEnvelope([try record(3, "abc", .tiny, .running)])
-        #expect(String(decoding: bytes, as: UTF8.self) == #"{"tasks":[{"id":3,"name":"abc","type":"gx.tiny","status":"running"}]}"#)
+        #expect(
+            String(decoding: bytes, as: UTF8.self)
+                == #"{"tasks":[{"id":3,"name":"abc","type":"gx.tiny","status":"running"}]}"#)
     }
 
     @Test func streamLinesAreBareArrays() throws {
@@ -42,7 +47,9 @@ struct WireFormatTests {
 
     @Test func randomNamesSurviveARoundTripThroughAStandardParser() throws {
         var generator = SeededGenerator(seed: 99)
-        let alphabet: [Character] = ["a", "\"", "\\", "/", "\n", "\u{0}", "\u{1B}", "é", "😀", " ", "\u{2028}", "}", "["]
+        let alphabet: [Character] = [
+            "a", "\"", "\\", "/", "\n", "\u{0}", "\u{1B}", "é", "😀", " ", "\u{2028}", "}", "[",
+        ]
         for _ in 0..<500 {
             let length = Int.random(in: 1...40, using: &generator)
             var name = String((0..<length).map { _ in alphabet.randomElement(using: &generator) ?? "a" })
@@ -67,10 +74,14 @@ struct WireFormatTests {
     }
 
     @Test func documentsWithInvalidValuesDoNotDecode() {
-        let badID = #"{"as_of":0,"next_id":2,"seq":1,"tasks":[{"created_at":0,"duration_ms":5,"id":0,"name":"a","type":"gx.tiny"}]}"#
+        let badID =
+            #"{"as_of":0,"next_id":2,"seq":1,"tasks":[{"created_at":0,"duration_ms":5,"id":0,"name":"a","type":"gx.tiny"}]}"#
         #expect(throws: (any Error).self) { try WireFormat.decode(WorkspaceState.self, from: Array(badID.utf8)) }
-        let badType = #"{"as_of":0,"next_id":2,"seq":1,"tasks":[{"created_at":0,"duration_ms":5,"id":1,"name":"a","type":"gx.x"}]}"#
+        let badType =
+            #"{"as_of":0,"next_id":2,"seq":1,"tasks":[{"created_at":0,"duration_ms":5,"id":1,"name":"a","type":"gx.x"}]}"#
         #expect(throws: (any Error).self) { try WireFormat.decode(WorkspaceState.self, from: Array(badType.utf8)) }
-        #expect(throws: (any Error).self) { try WireFormat.decode(WorkspaceState.self, from: Array(#"{"as_of":0"#.utf8)) }
+        #expect(throws: (any Error).self) {
+            try WireFormat.decode(WorkspaceState.self, from: Array(#"{"as_of":0"#.utf8))
+        }
     }
 }

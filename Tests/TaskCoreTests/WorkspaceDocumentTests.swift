@@ -5,7 +5,9 @@ import Testing
 
 struct WorkspaceDocumentTests {
     private func sampleState(_ generator: inout SeededGenerator, count: Int) throws -> WorkspaceState {
-        let names = ["abc", "a \"quoted\" name", "back\\slash", "line\nbreak", "日本語", "😀 emoji", "tab\there", "\u{1}ctl"]
+        let names = [
+            "abc", "a \"quoted\" name", "back\\slash", "line\nbreak", "日本語", "😀 emoji", "tab\there", "\u{1}ctl",
+        ]
         var tasks: [StoredTask] = []
         for id in 1...max(1, count) where count > 0 {
             tasks.append(
@@ -35,7 +37,8 @@ struct WorkspaceDocumentTests {
         var generator = SeededGenerator(seed: 4)
         let state = try sampleState(&generator, count: 25)
         let viaCodable = try JSONSerialization.jsonObject(with: Data(WireFormat.encode(state))) as? NSDictionary
-        let handWritten = try JSONSerialization.jsonObject(with: Data(WireFormat.workspaceDocument(state))) as? NSDictionary
+        let handWritten =
+            try JSONSerialization.jsonObject(with: Data(WireFormat.workspaceDocument(state))) as? NSDictionary
         #expect(viaCodable != nil && viaCodable == handWritten)
         #expect(try WireFormat.decode(WorkspaceState.self, from: WireFormat.workspaceDocument(state)) == state)
     }
@@ -73,7 +76,8 @@ struct WorkspaceDocumentTests {
     }
 
     @Test func rejectsInvalidUTF8() {
-        var bytes = Array(#"{"as_of":1,"next_id":3,"seq":0,"tasks":[{"created_at":1,"duration_ms":5,"id":1,"name":"#.utf8)
+        var bytes = Array(
+            #"{"as_of":1,"next_id":3,"seq":0,"tasks":[{"created_at":1,"duration_ms":5,"id":1,"name":"#.utf8)
         bytes += [UInt8(ascii: "\""), 0xFF, 0xFE, UInt8(ascii: "\"")]
         bytes += Array(#","type":"gx.tiny"}]}"#.utf8)
         #expect(throws: WireFormatError.self) { try WireFormat.decodeWorkspaceDocument(bytes) }

@@ -134,7 +134,8 @@ private func apiKey(_ text: String) throws -> APIKey {
         #expect(outcomes.first?.refused == true)
         #expect(
             lateAcceptances.isEmpty,
-            "\(lateAcceptances.count) lookups accepted the key, the first \(String(describing: lateAcceptances.first)) after the revoke")
+            "\(lateAcceptances.count) lookups accepted the key, the first \(String(describing: lateAcceptances.first)) after the revoke"
+        )
         #expect(ring.tenant(for: try apiKey(kept.key))?.rawValue == "other")
     }
 
