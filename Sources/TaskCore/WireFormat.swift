@@ -77,7 +77,21 @@ public enum WireFormat {
     /// else (including `/` and non-ASCII) as its UTF-8 bytes.
     public static func appendString(_ string: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in string.utf8 {
+        let copied = string.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: &bytes) }
+        if copied == nil {
+            Array(string.utf8).withUnsafeBufferPointer { appendEscaped($0, to: &bytes) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Copies runs that need no escape in one go; only `"`, `\` and control characters are rewritten.
+    private static func appendEscaped(_ source: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        var runStart = 0
+        for index in source.indices {
+            let byte = source[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<index]))
+            runStart = index + 1
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
             case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
@@ -86,14 +100,13 @@ public enum WireFormat {
             case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
             case 0x08: bytes.append(contentsOf: #"\b"#.utf8)
             case 0x0C: bytes.append(contentsOf: #"\f"#.utf8)
-            case 0x00..<0x20:
+            default:
                 bytes.append(contentsOf: #"\u00"#.utf8)
                 bytes.append(hexDigits[Int(byte >> 4)])
                 bytes.append(hexDigits[Int(byte & 0x0F)])
-            default: bytes.append(byte)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<source.count]))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
