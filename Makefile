@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test run bench bench-ws clean
+.PHONY: deps build release test lint run bench bench-ws clean
 
 deps:
 	scripts/install-deps.sh
@@ -14,6 +14,10 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The code style of STYLE.md: swift-format with the root .swift-format.
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests
 
 # The README's first command: nginx + taskd-fcgi + taskd-ws on 127.0.0.1:$${TASKD_HTTP_PORT:-8080}, in the foreground.
 run:
