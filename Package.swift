@@ -45,6 +45,7 @@ let package = Package(
             dependencies: [
                 "TaskCore",
                 "TaskStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ]

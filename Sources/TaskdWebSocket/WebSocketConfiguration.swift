@@ -4,35 +4,10 @@ import TaskCore
 
 /// Command-line options of taskd-ws: the shared settings plus where to listen and how often to ping.
 struct WebSocketOptions: ParsableArguments {
-    @Option(help: "Data directory (env: TASKD_STATE_DIR, default: /var/lib/taskd)")
-    var stateDir: String?
-
-    @Option(help: "Keys file (env: TASKD_KEYS_FILE, default: <state dir>/keys.json)")
-    var keysFile: String?
-
-    @Option(help: "Tasks running at once per workspace (env: TASKD_SLOTS, default: 6)")
-    var slots: Int?
-
-    @Option(help: "Multiplier of every task duration (env: TASKD_TIME_SCALE, default: 1)")
-    var timeScale: Double?
-
-    @Option(help: "Allowed CORS origins, comma-separated (env: TASKD_CORS_ORIGINS, default: *)")
-    var corsOrigins: String?
-
-    @Option(help: "Tasks kept per workspace (env: TASKD_MAX_TASKS, default: 10000)")
-    var maxTasks: Int?
-
-    @Option(help: "Workspaces per tenant (env: TASKD_MAX_WORKSPACES, default: 1000)")
-    var maxWorkspaces: Int?
+    @OptionGroup var shared: SharedOptions
 
     @Option(help: "WebSocket connections per tenant (env: TASKD_MAX_WS_CONNECTIONS, default: 100)")
     var maxWsConnections: Int?
-
-    @Option(help: "Accept any non-empty key as its own tenant: true or false (env: TASKD_OPEN_MODE, default: false)")
-    var openMode: Bool?
-
-    @Option(help: "trace, debug, info, notice, warning, error or critical (env: TASKD_LOG_LEVEL, default: info)")
-    var logLevel: String?
 
     @Option(help: "unix:/path or HOST:PORT to listen on (env: TASKD_WS_LISTEN, default: unix:/run/taskd/ws.sock)")
     var listen: String?
@@ -58,17 +33,8 @@ struct WebSocketConfiguration: Sendable, Equatable {
     static func resolve(options: WebSocketOptions, environment: [String: String]) throws(TaskCore.ValidationError)
         -> WebSocketConfiguration
     {
-        var overrides = ServiceSettings.Overrides()
-        overrides.stateDirectory = options.stateDir
-        overrides.keysFile = options.keysFile
-        overrides.slots = options.slots
-        overrides.timeScale = options.timeScale
-        overrides.corsOrigins = options.corsOrigins
-        overrides.maxTasksPerWorkspace = options.maxTasks
-        overrides.maxWorkspacesPerTenant = options.maxWorkspaces
+        var overrides = options.shared.overrides
         overrides.maxConnectionsPerTenant = options.maxWsConnections
-        overrides.openMode = options.openMode
-        overrides.logLevel = options.logLevel
         let settings = try ServiceSettings.resolve(overrides: overrides, environment: environment)
 
         let reader = SettingReader(environment: environment)
