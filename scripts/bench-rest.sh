@@ -20,26 +20,11 @@ bin="$(swift build -c release --show-bin-path)"
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 python="$(command -v /usr/bin/python3 || command -v python3)"
 
-prefix="$(mktemp -d "${TMPDIR:-/tmp}/taskd-bench-XXXXXX")"
-mkdir -p "$prefix/tmp" "$prefix/logs" "$prefix/state" "$prefix/lua"
-port="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+source scripts/bench-prefix.sh
+bench_prepare_prefix taskd-bench
+mkdir -p "$prefix/lua"
 export TASKD_STATE_DIR="$prefix/state" TASKD_KEYS_FILE="$prefix/state/keys.json"
 export TASKD_FCGI_SOCKET="$prefix/fcgi.sock" TASKD_TIME_SCALE=1000 TASKD_MAX_TASKS=20000 TASKD_LOG_LEVEL=warning
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [[ "${BENCH_KEEP:-0}" == 1 ]] || rm -rf "$prefix"
-}
-trap cleanup EXIT
-
-user_directive=""
-[[ "$(id -u)" == 0 ]] && user_directive="user root root;"
-scripts/render-nginx.sh \
-    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$prefix" "ERROR_LOG=$prefix/logs/error.log" \
-    "ACCESS_LOG=off" "FCGI_SOCKET=$prefix/fcgi.sock" "WS_UPSTREAM=unix:$prefix/ws.sock" "RATE_LIMIT=1000000r/s" \
-    "RATE_BURST=1000000" "HTTP_PORT=$port" "OPENAPI_DIR=$root/openapi" \
-    "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$prefix/nginx.conf"
 
 key="$("$bin/taskctl" key add bench 2>/dev/null | tail -n 1 || true)"
 if [[ -z "$key" ]]; then
