@@ -30,6 +30,19 @@ public struct SharedOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical (env: TASKD_LOG_LEVEL, default: info)")
     public var logLevel: String?
 
+    @Option(help: "Journal size in bytes that triggers a checkpoint (env: TASKD_CHECKPOINT_BYTES, default: 1048576)")
+    public var checkpointBytes: Int?
+
+    @Option(
+        help: "Milliseconds a change may wait for its workspace before a 503 (env: TASKD_LOCK_WAIT_MS, default: 5000)")
+    public var lockWaitMs: Int?
+
+    @Option(
+        help:
+            "Changes one process lets wait for one workspace; more get a 503 (env: TASKD_MAX_WAITING_WRITERS, default: 12)"
+    )
+    public var maxWaitingWriters: Int?
+
     public init() {}
 
     /// The flags given, as overrides for `ServiceSettings.resolve`.
@@ -44,6 +57,9 @@ public struct SharedOptions: ParsableArguments {
         overrides.maxWorkspacesPerTenant = maxWorkspaces
         overrides.openMode = openMode
         overrides.logLevel = logLevel
+        overrides.checkpointBytes = checkpointBytes
+        overrides.lockWaitMilliseconds = lockWaitMs
+        overrides.maxWaitingWriters = maxWaitingWriters
         return overrides
     }
 }

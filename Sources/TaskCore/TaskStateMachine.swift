@@ -122,12 +122,18 @@ public struct TaskStateMachine: Sendable {
     }
 
     static func index(of id: TaskID, in tasks: [StoredTask]) -> Int? {
+        let low = insertionIndex(of: id, in: tasks)
+        return low < tasks.count && tasks[low].id == id ? low : nil
+    }
+
+    /// The first index whose task id is not below `id` (binary search; `tasks` are by ascending id).
+    static func insertionIndex(of id: TaskID, in tasks: [StoredTask]) -> Int {
         var low = 0
         var high = tasks.count
         while low < high {
             let middle = (low + high) / 2
             if tasks[middle].id < id { low = middle + 1 } else { high = middle }
         }
-        return low < tasks.count && tasks[low].id == id ? low : nil
+        return low
     }
 }

@@ -35,9 +35,7 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
                 ["listen": "\(resolved.listen)", "ping.interval": "\(resolved.pingInterval)"]
             ) { $1 })
 
-        let store = try WorkspaceStore(
-            directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant,
-            logger: logger)
+        let store = try WorkspaceStore(settings: settings, logger: logger)
         let keys = KeyRing(path: settings.keysFile, openMode: settings.openMode, logger: logger)
         let api = APIHandler(settings: settings, store: store, keys: keys, logger: logger)
 
@@ -48,7 +46,7 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
             eventLoop: group.next(), machine: TaskStateMachine(policy: settings.policy), threadPool: threadPool,
             clock: WallClock.now, logger: logger, read: { key in try store.read(key) })
         let registry = ConnectionRegistry(limitPerTenant: settings.maxConnectionsPerTenant)
-        let feed = try ChangeFeed(stateDirectory: settings.stateDirectory, hub: hub, logger: logger)
+        let feed = try ChangeFeed(store: store, hub: hub, logger: logger)
         let server = WebSocketServer(
             listen: resolved.listen, pingInterval: resolved.pingInterval, group: group,
             gate: UpgradeGate(api: api, registry: registry, threadPool: threadPool), hub: hub, registry: registry,

@@ -71,7 +71,7 @@ struct WorkspaceHubTests {
             hub = WorkspaceHub(
                 eventLoop: group.next(), machine: machine, threadPool: threadPool, clock: Fixture.now,
                 logger: logger, read: { key in try store.read(key) })
-            feed = try ChangeFeed(stateDirectory: directory, hub: hub, logger: logger)
+            feed = try ChangeFeed(store: store, hub: hub, logger: logger)
             key = WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: .default)
         }
 
