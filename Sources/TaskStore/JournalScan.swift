@@ -49,7 +49,8 @@ struct JournalScan {
                         damage = .corrupt(offset: bad.offset, lineNumber: bad.lineNumber, reason: bad.reason)
                         return
                     }
-                    lines.append(Line(line: line, start: fileOffset + Int64(start), end: fileOffset + Int64(newline + 1)))
+                    lines.append(
+                        Line(line: line, start: fileOffset + Int64(start), end: fileOffset + Int64(newline + 1)))
                     validEnd = fileOffset + Int64(newline + 1)
                 } catch {
                     if firstBad == nil { firstBad = (fileOffset + Int64(start), lineNumber, error.message) }

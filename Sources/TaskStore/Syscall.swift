@@ -68,7 +68,9 @@ enum Syscall {
             let chunk = max(4096, min(expectedSize + 1, 16 << 20))
             let count = try withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) {
                 (scratch) throws(StoreError) -> Int in
-                let result = try retrying("pread", path: path) { pread(fd, scratch.baseAddress, chunk, off_t(position)) }
+                let result = try retrying("pread", path: path) {
+                    pread(fd, scratch.baseAddress, chunk, off_t(position))
+                }
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<result]))
                 return result
             }
@@ -82,7 +84,8 @@ enum Syscall {
         var offset = 0
         while offset < bytes.count {
             let written = try retrying("write", path: path) {
-                bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
+                bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                }
             }
             // A regular file never accepts 0 bytes of a non-empty write unless something is badly wrong.
             if written == 0 { throw .io(operation: "write", path: path, errno: EIO) }

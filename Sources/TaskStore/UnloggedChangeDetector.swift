@@ -26,6 +26,8 @@ public struct UnloggedChangeDetector: Sendable {
             if let latest = committed[key], latest > sequence { next[key] = latest }
         }
         suspects = next
-        return stale.sorted { ($0.tenant.rawValue, $0.workspace.rawValue) < ($1.tenant.rawValue, $1.workspace.rawValue) }
+        return stale.sorted {
+            ($0.tenant.rawValue, $0.workspace.rawValue) < ($1.tenant.rawValue, $1.workspace.rawValue)
+        }
     }
 }

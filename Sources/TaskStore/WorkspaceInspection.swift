@@ -125,8 +125,11 @@ extension WorkspaceStore {
             }
             return
         }
-        guard let document = try? WireFormat.decodeCheckpoint(bytes) else {
-            inspection.problem(path, "The checkpoint does not parse. " + restoreAdvice)
+        let document: (state: WorkspaceState, format: Int, chain: UInt32)
+        do {
+            document = try WireFormat.decodeCheckpoint(bytes)
+        } catch {
+            inspection.problem(path, "The checkpoint is unusable: \(error.message). " + restoreAdvice)
             return
         }
         let sequence = document.state.sequence
@@ -148,7 +151,8 @@ extension WorkspaceStore {
                     + " " + restoreAdvice)
         }
         if document.format < WireFormat.storeFormat {
-            inspection.warning(path, "The checkpoint has format \(document.format), expected \(WireFormat.storeFormat).")
+            inspection.warning(
+                path, "The checkpoint has format \(document.format), expected \(WireFormat.storeFormat).")
         }
         inspection.journalRecords = lines.filter { $0.line.entry.sequence > sequence }.count
     }

@@ -65,7 +65,9 @@ struct WorkspaceReader {
         let identity = try Syscall.status(of: fd, path: files.journal)
         var snapshot = cached
         if identity.isSameFile(as: position.identity) {
-            guard identity.size >= position.validEnd else { return nil }
+            // Appends only ever make the journal longer: a journal rewritten at the same size (or cut back) was
+            // changed some other way, and is read again from the start.
+            guard identity.size > position.identity.size, identity.size >= position.validEnd else { return nil }
             let bytes = try Syscall.readToEnd(
                 fd, from: position.lastLineStart, path: files.journal,
                 expectedSize: Int(identity.size - position.lastLineStart))
@@ -96,7 +98,8 @@ struct WorkspaceReader {
         // The checkpoint that goes with this journal was renamed before it; a newer one means a newer journal too,
         // which the next read notices anyway.
         let checkpoint = try Syscall.status(files.checkpoint)
-        snapshot.source = .journal(Self.position(identity, scan, last: scan.lines.last ?? first, checkpoint: checkpoint))
+        snapshot.source = .journal(
+            Self.position(identity, scan, last: scan.lines.last ?? first, checkpoint: checkpoint))
         return snapshot
     }
 

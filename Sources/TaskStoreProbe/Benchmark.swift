@@ -21,29 +21,41 @@ func runBenchmark(directory: String) throws {
     // grows with the workspace.
     let small = try key("small")
     for _ in 0..<10 { _ = try create(in: store, small, name: name, machine: machine) }
-    report("create, 10-task workspace", try (0..<300).map { _ in
-        try clock.measure { _ = try create(in: store, small, name: name, machine: machine) }
-    })
+    report(
+        "create, 10-task workspace",
+        try (0..<300).map { _ in
+            try clock.measure { _ = try create(in: store, small, name: name, machine: machine) }
+        })
     let large = try key("large")
     for _ in 0..<10_000 { _ = try create(in: store, large, name: name, machine: machine) }
-    report("create, 10,000-task workspace", try (0..<300).map { _ in
-        try clock.measure { _ = try create(in: store, large, name: name, machine: machine) }
-    })
+    report(
+        "create, 10,000-task workspace",
+        try (0..<300).map { _ in
+            try clock.measure { _ = try create(in: store, large, name: name, machine: machine) }
+        })
 
     // Reads: through this process's cache (the files unchanged) and cold (a new store, as a new process would).
-    report("read, 10,300 tasks, cached and unchanged", try (0..<2_000).map { _ in
-        try clock.measure { _ = try store.read(large) }
-    })
-    report("read + view + encode, 10,300 tasks, cached", try (0..<200).map { _ in
-        try clock.measure { _ = WireFormat.tasksEnvelope(machine.view(of: try store.read(large), at: wallClock()).tasks) }
-    })
+    report(
+        "read, 10,300 tasks, cached and unchanged",
+        try (0..<2_000).map { _ in
+            try clock.measure { _ = try store.read(large) }
+        })
+    report(
+        "read + view + encode, 10,300 tasks, cached",
+        try (0..<200).map { _ in
+            try clock.measure {
+                _ = WireFormat.tasksEnvelope(machine.view(of: try store.read(large), at: wallClock()).tasks)
+            }
+        })
     try measureColdReads(directory: directory, key: large, checkpointBytesHint: store.options.checkpointBytes)
-    report("checkpoint, 10,300 tasks", try (0..<20).map { _ in
-        try clock.measure {
-            _ = try create(in: store, large, name: name, machine: machine)
-            try store.checkpoint(large)
-        }
-    })
+    report(
+        "checkpoint, 10,300 tasks",
+        try (0..<20).map { _ in
+            try clock.measure {
+                _ = try create(in: store, large, name: name, machine: machine)
+                try store.checkpoint(large)
+            }
+        })
 
     try measureGroupCommit(store: store, machine: machine, name: name, key: key)
     try measureDelivery(store: store, directory: directory, machine: machine, name: name, key: try key("follow"))
@@ -65,10 +77,12 @@ func measureColdReads(directory: String, key: WorkspaceKey, checkpointBytesHint:
             written += 1
         }
         let journalBytes = (try? FileManager.default.attributesOfItem(atPath: writer.journalPath(key))[.size]) ?? 0
-        report("cold read, 10,000+ tasks, journal of \(target) changes (\(journalBytes) bytes)", try (0..<10).map { _ in
-            let fresh = try WorkspaceStore(directory: directory, maxWorkspacesPerTenant: 1_000, logger: logger)
-            return try clock.measure { _ = try fresh.read(key) }
-        })
+        report(
+            "cold read, 10,000+ tasks, journal of \(target) changes (\(journalBytes) bytes)",
+            try (0..<10).map { _ in
+                let fresh = try WorkspaceStore(directory: directory, maxWorkspacesPerTenant: 1_000, logger: logger)
+                return try clock.measure { _ = try fresh.read(key) }
+            })
     }
     try writer.checkpoint(key)
 }

@@ -222,8 +222,9 @@ struct OperationsTaskCtlTests {
         #expect(try await state.taskctl("workspace", "show", "acme", "second").status == 65)
         #expect(try Data(contentsOf: URL(fileURLWithPath: journal)) == Data(damaged))
 
-        // A torn last line (a crash mid-write) is only a warning.
-        try original.prefix(original.count - 3).write(to: URL(fileURLWithPath: journal))
+        // A torn last line (a crash in the middle of an append, never acknowledged) is only a warning.
+        try (original + Data(#"{"crc":"0a1b2c3d","len":120,"rec":{"as_of":17"#.utf8)).write(
+            to: URL(fileURLWithPath: journal))
         let torn = try await state.taskctl("check")
         #expect(torn.status == 0 && torn.stdout.contains("warning") && torn.stdout.contains("incomplete"), "\(torn)")
         #expect(try await state.taskctl("workspace", "show", "acme", "second").status == 0)

@@ -122,7 +122,8 @@ import Testing
             try api.create()
             let key = try api.handler.authorize(Request(method: .get, path: "/tasks", rawQuery: api.query()))
             try FileManager.default.removeItem(atPath: api.store.journalPath(key))
-            try FileManager.default.createDirectory(atPath: api.store.journalPath(key), withIntermediateDirectories: false)
+            try FileManager.default.createDirectory(
+                atPath: api.store.journalPath(key), withIntermediateDirectories: false)
         case 503:
             // A damaged journal makes its workspace unavailable.
             try api.create()

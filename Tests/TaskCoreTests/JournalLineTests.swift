@@ -38,7 +38,8 @@ struct JournalLineTests {
     @Test func aHeaderLineIsExactlyAsDocumented() {
         let (bytes, check) = WireFormat.journalLine(.header(base: 12, chain: 0x0000_00ff))
         let record = #"{"base":12,"chain":"000000ff","journal":2}"#
-        let expected = #"{"crc":""# + String(check, radix: 16).leftPadded(to: 8) + #"","len":\#(record.utf8.count),"rec":"#
+        let expected =
+            #"{"crc":""# + String(check, radix: 16).leftPadded(to: 8) + #"","len":\#(record.utf8.count),"rec":"#
             + record + "}\n"
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
         #expect(check == CRC32C.checksum(Array(record.utf8)))

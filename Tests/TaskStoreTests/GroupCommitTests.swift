@@ -40,18 +40,18 @@ import Testing
         try Fixtures.create(in: store, key)
         // Another process's writer holds the lock (a separate open file description behaves the same).
         let held = try FileLock(path: store.workspaceDirectory(key) + "/lock")
-        let started = ContinuousClock.now
-        let outcomes = try await Threads.run(count: 4) { _ -> String in
+        // Timed on the threads themselves: the test's own task may wait for a busy concurrency pool.
+        let outcomes = try await Threads.run(count: 4) { _ -> (String, Duration) in
+            let started = ContinuousClock.now
             do {
                 try Fixtures.create(in: store, key)
-                return "created"
+                return ("created", ContinuousClock.now - started)
             } catch let error as StoreError {
-                return error.isBusy ? "busy" : "\(error)"
+                return (error.isBusy ? "busy" : "\(error)", ContinuousClock.now - started)
             }
         }
-        let waited = ContinuousClock.now - started
-        #expect(outcomes == ["busy", "busy", "busy", "busy"])
-        #expect(waited >= .milliseconds(250) && waited < .seconds(3))
+        #expect(outcomes.map(\.0) == ["busy", "busy", "busy", "busy"])
+        for (_, waited) in outcomes { #expect(waited >= .milliseconds(250) && waited < .seconds(3), "\(waited)") }
         held.unlock()
         #expect(try Fixtures.create(in: store, key).rawValue == 2)
         #expect(try store.read(key).tasks.count == 2)
@@ -63,24 +63,34 @@ import Testing
             directory, options: StoreOptions(lockWait: .seconds(10), maxWritersPerWorkspace: 3))
         let key = try Fixtures.key()
         try Fixtures.create(in: store, key)
-        let held = try FileLock(path: store.workspaceDirectory(key) + "/lock")
-        let outcomes = Mutex<[String]>([])
-        // Three changes wait for the lock; the fourth and fifth are refused without waiting.
-        let waiting = Task.detached {
-            try await Threads.run(count: 3) { _ in
+        // Another process's writer holds the lock (a descriptor of our own behaves the same).
+        let held = open(store.workspaceDirectory(key) + "/lock", O_RDWR | O_CLOEXEC)
+        #expect(held >= 0 && flock(held, LOCK_EX) == 0)
+        defer { close(held) }
+        // Three changes wait for the lock; then two more are refused without waiting. All on threads of their own,
+        // so that a busy concurrency pool cannot stretch the timing.
+        let outcomes = try await Threads.run(count: 4) { index -> String in
+            guard index == 3 else {
                 try Fixtures.create(in: store, key)
-                outcomes.withLock { $0.append("created") }
+                return "created"
             }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while store.queueWriters(key) < 3 && ContinuousClock.now < deadline { usleep(1_000) }
+            var refusals: [String] = []
+            for _ in 0..<2 {
+                let started = ContinuousClock.now
+                do {
+                    try Fixtures.create(in: store, key)
+                    refusals.append("created")
+                } catch {
+                    let fast = ContinuousClock.now - started < .milliseconds(500)
+                    refusals.append(error as? StoreError == .tooManyWriters(limit: 3) && fast ? "refused" : "\(error)")
+                }
+            }
+            flock(held, LOCK_UN)
+            return refusals.joined(separator: ",")
         }
-        try await Self.poll { store.queueWriters(key) == 3 }
-        let started = ContinuousClock.now
-        for _ in 0..<2 {
-            #expect(throws: StoreError.tooManyWriters(limit: 3)) { try Fixtures.create(in: store, key) }
-        }
-        #expect(ContinuousClock.now - started < .seconds(1))
-        held.unlock()
-        _ = try await waiting.value
-        #expect(outcomes.withLock { $0 } == ["created", "created", "created"])
+        #expect(outcomes == ["created", "created", "created", "refused,refused"])
         #expect(try store.read(key).tasks.count == 4)
     }
 
@@ -114,17 +124,6 @@ import Testing
         }
         #expect(outcomes.count { !$0 } == 4)
         #expect(try Fixtures.store(directory).read(key).tasks.map(\.id.rawValue) == Array(1...9))
-    }
-
-    static func poll(_ condition: @escaping @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 10 s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
     }
 }
 

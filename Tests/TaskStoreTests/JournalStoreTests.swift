@@ -15,7 +15,9 @@ import Testing
         let machine = try Fixtures.machine()
         for index in 0..<3 {
             _ = try machine.apply(
-                .create(name: try TaskName(stored: "old \(index)"), type: .tiny, durationMilliseconds: 9, at: .init(rawValue: 1)),
+                .create(
+                    name: try TaskName(stored: "old \(index)"), type: .tiny, durationMilliseconds: 9,
+                    at: .init(rawValue: 1)),
                 to: &legacy)
         }
         try FileManager.default.createDirectory(
@@ -134,7 +136,11 @@ import Testing
         try Data(WireFormat.checkpointDocument(state, chain: 12_345)).write(
             to: URL(fileURLWithPath: store.checkpointPath(key)))
         let error = #expect(throws: StoreError.self) { try store.read(key) }
-        #expect(error == .corrupt(path: store.checkpointPath(key), detail: "its chain value differs from the journal's at seq 3: they describe different histories"))
+        #expect(
+            error
+                == .corrupt(
+                    path: store.checkpointPath(key),
+                    detail: "its chain value differs from the journal's at seq 3: they describe different histories"))
         #expect(store.inspect(key).findings.contains { $0.isProblem && $0.path == store.checkpointPath(key) })
     }
 }

@@ -40,7 +40,8 @@ import Testing
     }
 
     /// What must hold after any crash, checked by a fresh process's view (a new store) and by a write after it.
-    static func verify(directory: TemporaryDirectory, key: WorkspaceKey, acknowledged: [Int64], round: Int) -> [String] {
+    static func verify(directory: TemporaryDirectory, key: WorkspaceKey, acknowledged: [Int64], round: Int) -> [String]
+    {
         do {
             let store = try Fixtures.store(directory)
             let state = try store.read(key)

@@ -143,7 +143,8 @@ import Testing
 
     @Test(arguments: [
         ("journal", ""), ("journal", "not json at all\n"), ("journal", "{\"crc\":\"00000000\",\"len\":2,\"rec\":{}}\n"),
-        ("checkpoint", ""), ("checkpoint", "{\"next_id\":3,\"seq\":2,\"as_of\":1,\"tas"), ("checkpoint", "{\"next_id\":\"x\"}"),
+        ("checkpoint", ""), ("checkpoint", "{\"next_id\":3,\"seq\":2,\"as_of\":1,\"tas"),
+        ("checkpoint", "{\"next_id\":\"x\"}"),
     ])
     func aCorruptFileIsATypedErrorNamingItAndStaysUntouched(file: String, contents: String) throws {
         let directory = try TemporaryDirectory()
