@@ -45,6 +45,25 @@ struct JournalLineTests {
         #expect(check == CRC32C.checksum(Array(record.utf8)))
     }
 
+    /// The two example lines of docs/state-directory.md, byte for byte.
+    @Test func theDocumentedExampleLinesAreValid() throws {
+        let header = try decode(
+            Array(#"{"crc":"8da01825","len":42,"rec":{"base":17,"chain":"c0ffee01","journal":2}}"#.utf8))
+        #expect(header.entry == .header(base: 17, chain: 0xc0ff_ee01) && header.check == 0x8da0_1825)
+        let line =
+            #"{"crc":"3500e213","len":171,"rec":{"as_of":1764403199000,"drop":[],"next_id":19,"prev":"c0ffee01","put":"#
+            + #"[{"created_at":1764403199000,"duration_ms":11873,"id":18,"name":"train","type":"gx.small"}],"seq":18}}"#
+        let change = try decode(Array(line.utf8))
+        guard case .change(let delta, let previous) = change.entry else {
+            Issue.record("not a change: \(change)")
+            return
+        }
+        #expect(
+            previous == 0xc0ff_ee01 && delta.sequence == 18 && delta.nextID == 19
+                && delta.put.map(\.id.rawValue) == [18])
+        #expect(WireFormat.journalLine(change.entry).bytes == Array((line + "\n").utf8))
+    }
+
     @Test func everyCutOfALineIsRejected() throws {
         var generator = SeededGenerator(seed: 1)
         let state = RandomStates.state(count: 5, &generator)
