@@ -23,37 +23,36 @@ public struct StateDelta: Hashable, Sendable {
     }
 
     /// The delta that turns `old` into `new`. Both keep their tasks by ascending id (the state's invariant), so one
-    /// merge pass finds every difference.
+    /// merge pass finds every difference; chunks the two lists share (see `TaskList`) are skipped whole.
     public init(from old: WorkspaceState, to new: WorkspaceState) {
         var put: [StoredTask] = []
         var drop: [TaskID] = []
-        var oldIndex = old.tasks.startIndex
-        var newIndex = new.tasks.startIndex
-        while oldIndex < old.tasks.endIndex || newIndex < new.tasks.endIndex {
-            guard oldIndex < old.tasks.endIndex else {
-                put.append(new.tasks[newIndex])
-                newIndex += 1
+        let before = old.tasks
+        let after = new.tasks
+        var oldIndex = 0
+        var newIndex = 0
+        while oldIndex < before.count && newIndex < after.count {
+            if oldIndex == newIndex && before.sharesChunk(with: after, at: oldIndex) {
+                oldIndex += min(TaskList.chunkSize, before.count - oldIndex)
+                newIndex = oldIndex
                 continue
             }
-            guard newIndex < new.tasks.endIndex else {
-                drop.append(old.tasks[oldIndex].id)
-                oldIndex += 1
-                continue
-            }
-            let before = old.tasks[oldIndex]
-            let after = new.tasks[newIndex]
-            if before.id == after.id {
-                if before != after { put.append(after) }
+            let previous = before[oldIndex]
+            let next = after[newIndex]
+            if previous.id == next.id {
+                if previous != next { put.append(next) }
                 oldIndex += 1
                 newIndex += 1
-            } else if before.id < after.id {
-                drop.append(before.id)
+            } else if previous.id < next.id {
+                drop.append(previous.id)
                 oldIndex += 1
             } else {
-                put.append(after)
+                put.append(next)
                 newIndex += 1
             }
         }
+        drop.append(contentsOf: before[oldIndex...].lazy.map(\.id))
+        put.append(contentsOf: after[newIndex...])
         self.init(sequence: new.sequence, asOf: new.asOf, nextID: new.nextID, put: put, drop: drop)
     }
 
@@ -78,7 +77,7 @@ public struct StateDelta: Hashable, Sendable {
             }
         }
         var tasks = state.tasks
-        state.tasks = []  // `tasks` is now the only reference, so the edits below happen in place
+        state.tasks = TaskList()  // `tasks` is now the only reference, so the edits below happen in place
         if !drop.isEmpty {
             var dropIndex = 0
             var kept = 0
