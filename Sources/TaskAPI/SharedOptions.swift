@@ -39,7 +39,7 @@ public struct SharedOptions: ParsableArguments {
 
     @Option(
         help:
-            "Changes one process lets wait for one workspace; more get a 503 (env: TASKD_MAX_WAITING_WRITERS, default: 12)"
+            "Changes one process lets wait for one workspace; more get a 503 (env: TASKD_MAX_WAITING_WRITERS, default: 8)"
     )
     public var maxWaitingWriters: Int?
 
