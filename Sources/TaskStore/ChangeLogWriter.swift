@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import TaskCore
 
 /// Appends change records to `changes.log` and rotates it to `changes.log.1` when it grows past a limit.
@@ -30,7 +29,7 @@ final class ChangeLogWriter: Sendable {
 
     // One process-wide lock: `flock` is per open file description, so threads sharing `lockFD` must not take and
     // drop the shared lock independently (one thread's unlock would drop it for all). Appends are one short write.
-    private let handles = Mutex(Handles())
+    private let handles = Monitor(Handles())
 
     init(directory: String, limit: Int64) {
         self.path = directory + "/" + Self.fileName
@@ -40,7 +39,7 @@ final class ChangeLogWriter: Sendable {
     }
 
     deinit {
-        handles.withLock { handles in
+        handles.withValue { handles in
             if handles.logFD >= 0 { Syscall.close(handles.logFD) }
             if handles.lockFD >= 0 { Syscall.close(handles.lockFD) }
         }
@@ -48,7 +47,7 @@ final class ChangeLogWriter: Sendable {
 
     /// Creates the log and its lock file if they are missing, so followers can open it at once.
     func prepare() throws(StoreError) {
-        try handles.withLock { (handles: inout Handles) throws(StoreError) in
+        try handles.withValue { (handles: inout Handles) throws(StoreError) in
             try openLock(&handles)
             try Syscall.lock(handles.lockFD, LOCK_SH, path: lockPath)
             defer { Syscall.unlock(handles.lockFD) }
@@ -68,7 +67,7 @@ final class ChangeLogWriter: Sendable {
             }
             lines.append(UInt8(ascii: "\n"))
         }
-        try handles.withLock { (handles: inout Handles) throws(StoreError) in
+        try handles.withValue { (handles: inout Handles) throws(StoreError) in
             try openLock(&handles)
             try Syscall.lock(handles.lockFD, LOCK_SH, path: lockPath)
             let size: Int64
@@ -87,7 +86,7 @@ final class ChangeLogWriter: Sendable {
 
     /// Rotates now if the log holds anything (`taskctl log compact`).
     func rotateNow() throws(StoreError) {
-        try handles.withLock { (handles: inout Handles) throws(StoreError) in
+        try handles.withValue { (handles: inout Handles) throws(StoreError) in
             try openLock(&handles)
             try rotate(&handles, ifLargerThan: 0)
         }

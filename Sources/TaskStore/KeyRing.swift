@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import TaskCore
 
 /// Answers "whose key is this?" on every request, from the keys file, which it re-reads when it changes.
@@ -24,7 +23,7 @@ public final class KeyRing: Sendable {
     private let path: String
     private let openMode: Bool
     private let logger: Logger
-    private let cache = Mutex(Cache())
+    private let cache = Monitor(Cache())
 
     public init(path: String, openMode: Bool, logger: Logger) {
         self.path = path
@@ -37,7 +36,7 @@ public final class KeyRing: Sendable {
     /// entry. Open mode: an unknown non-empty key is its own tenant, named "open-" + first 20 hex of its SHA-256.
     public func tenant(for key: APIKey) -> TenantID? {
         let digest = KeyDigest.digest(of: key.rawValue)
-        let known: TenantID? = cache.withLock { cache in
+        let known: TenantID? = cache.withValue { cache in
             refreshIfDue(&cache)
             var match: TenantID?
             // Every entry is compared, whatever matched before, so timing says nothing about the list.

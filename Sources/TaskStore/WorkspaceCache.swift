@@ -1,4 +1,3 @@
-import Synchronization
 import TaskCore
 
 /// The per-process cache of decoded workspaces: the last snapshot read or written of each, so that reading an
@@ -19,7 +18,8 @@ final class WorkspaceCache: Sendable {
         var clock: UInt64 = 0
     }
 
-    private let storage = Mutex(Storage())
+    // A pthread mutex (`Monitor`) rather than `Synchronization.Mutex`, so that ThreadSanitizer checks the cache.
+    private let storage = Monitor(Storage())
     let taskLimit: Int
 
     init(taskLimit: Int) {
@@ -28,11 +28,11 @@ final class WorkspaceCache: Sendable {
 
     func snapshot(_ key: WorkspaceKey) -> WorkspaceSnapshot? {
         storage.withLock { storage in
-            storage.clock += 1
-            guard var entry = storage.entries[key] else { return nil }
-            entry.lastUse = storage.clock
-            storage.entries[key] = entry
-            return entry.snapshot
+            storage.value.clock += 1
+            let now = storage.value.clock
+            guard let snapshot = storage.value.entries[key]?.snapshot else { return nil }
+            storage.value.entries[key]?.lastUse = now
+            return snapshot
         }
     }
 
@@ -40,7 +40,7 @@ final class WorkspaceCache: Sendable {
     func store(_ snapshot: WorkspaceSnapshot, for key: WorkspaceKey) {
         guard case .nothing = snapshot.source else {
             // Dropped values are released after the lock: freeing a large state must not stall other readers.
-            let evicted = storage.withLock { storage in insert(snapshot, for: key, into: &storage) }
+            let evicted = storage.withLock { storage in insert(snapshot, for: key, into: &storage.value) }
             _ = evicted
             return
         }
@@ -49,8 +49,8 @@ final class WorkspaceCache: Sendable {
 
     func remove(_ key: WorkspaceKey) {
         let removed = storage.withLock { storage in
-            let entry = storage.entries.removeValue(forKey: key)
-            storage.tasks -= entry?.snapshot.state.tasks.count ?? 0
+            let entry = storage.value.entries.removeValue(forKey: key)
+            storage.value.tasks -= entry?.snapshot.state.tasks.count ?? 0
             return entry
         }
         _ = removed
@@ -58,7 +58,7 @@ final class WorkspaceCache: Sendable {
 
     /// How many workspaces and tasks are cached (for tests and benchmarks).
     var statistics: (workspaces: Int, tasks: Int) {
-        storage.withLock { ($0.entries.count, $0.tasks) }
+        storage.withLock { ($0.value.entries.count, $0.value.tasks) }
     }
 
     private func insert(_ snapshot: WorkspaceSnapshot, for key: WorkspaceKey, into storage: inout Storage) -> [Entry] {

@@ -98,10 +98,12 @@ import Testing
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(
             directory,
-            options: StoreOptions(faultHook: { point in
-                if point == .afterAppend { usleep(3_000) }
-                return .proceed
-            }))
+            options: StoreOptions(
+                maxWritersPerWorkspace: 64,
+                faultHook: { point in
+                    if point == .afterAppend { usleep(3_000) }
+                    return .proceed
+                }))
         let key = try Fixtures.key()
         try Fixtures.create(in: store, key)
         let missing = try #require(TaskID(rawValue: 999))
