@@ -78,7 +78,9 @@ public struct TaskList: RandomAccessCollection, MutableCollection, RangeReplacea
         let mine = chunks[chunk]
         let theirs = other.chunks[chunk]
         guard mine.count == theirs.count else { return false }
-        return mine.withUnsafeBufferPointer { lhs in theirs.withUnsafeBufferPointer { rhs in lhs.baseAddress == rhs.baseAddress } }
+        return mine.withUnsafeBufferPointer { lhs in
+            theirs.withUnsafeBufferPointer { rhs in lhs.baseAddress == rhs.baseAddress }
+        }
     }
 }
 
