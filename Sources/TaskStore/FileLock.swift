@@ -33,23 +33,13 @@ final class FileLock {
     }
 
     /// Opens and locks `path` exclusively, unless the lock is not granted by `deadline` (`StoreError.lockTimeout`).
-    ///
-    /// `flock` has no timeout of its own, so a held lock is polled: at once, then after pauses growing from 50 µs to
-    /// 2 ms. Within a process only each workspace's batch leader gets here (see `CommitQueue`), so polling only
-    /// happens when another process holds the lock.
+    /// Within a process only each workspace's batch leader gets here (see `CommitQueue`), so this waits only while
+    /// another process holds the lock.
     init(path: String, deadline: Deadline) throws(StoreError) {
         let fd = try Syscall.open(path, O_RDWR | O_CREAT, mode: 0o600)
-        let started = Deadline.now
-        var pause: UInt64 = 50_000
         do throws(StoreError) {
-            while try !Syscall.tryLock(fd, LOCK_EX, path: path) {
-                let remaining = deadline.remainingNanoseconds
-                guard remaining > 0 else {
-                    let waited = (Deadline.now.nanoseconds - started.nanoseconds) / 1_000_000
-                    throw StoreError.lockTimeout(path: path, waitedMilliseconds: Int(waited))
-                }
-                usleep(useconds_t(min(pause, remaining) / 1000))
-                pause = min(pause * 2, 2_000_000)
+            if try !Syscall.tryLock(fd, LOCK_EX, path: path) {
+                try BoundedLockWait.lock(fd, path: path, deadline: deadline)
             }
         } catch {
             Syscall.close(fd)
