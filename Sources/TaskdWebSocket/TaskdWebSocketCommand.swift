@@ -13,7 +13,8 @@ import TaskStore
 struct TaskdWebSocketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "taskd-ws",
-        abstract: "Streams each workspace's task list to WebSocket clients (GET /ws/tasks).")
+        abstract: "Streams each workspace's task list to WebSocket clients (GET /ws/tasks).",
+        version: TaskdVersion.current)
 
     @OptionGroup var options: WebSocketOptions
 
