@@ -39,14 +39,14 @@ rm -rf "$machine" && mkdir -p "$machine"
 tar -C "$machine" --zstd -xf "$cache/bookworm.tar.zst"
 echo taskd-deploy-check >"$machine/etc/hostname"
 cp "dist/$first" "dist/$second" "$machine/root/"
-nspawn=(systemd-nspawn -q -D "$machine" --register=no --bind="$cache/archives:/var/cache/apt/archives")
+nspawn=(systemd-nspawn -q -D "$machine" --register=no --keep-unit --bind="$cache/archives:/var/cache/apt/archives")
 
 echo "== with the host's network: apt-get update, and download what the package depends on"
 "${nspawn[@]}" /bin/sh -ec "apt-get update -qq && cd /root && apt-get install -y -qq --download-only ./$first" \
     >"$cache/download.log" 2>&1 || { cat "$cache/download.log" >&2; exit 1; }
 
 log="$cache/boot.log"
-"${nspawn[@]}" --keep-unit --private-network -b --console=pipe >"$log" 2>&1 </dev/null &
+"${nspawn[@]}" --private-network -b --console=pipe >"$log" 2>&1 </dev/null &
 container=$!
 cleanup() {
     kill -TERM "$container" 2>/dev/null || true
@@ -72,7 +72,6 @@ url='http://127.0.0.1/tasks'
 fail=0
 # check NAME CONDITION: CONDITION is evaluated when checked (write it in single quotes).
 check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
-http_code() { in_network curl -s -o /dev/null -w '%{http_code}' -H "$host" "$@"; }
 apt_get() { in_container "cd /root && DEBIAN_FRONTEND=noninteractive apt-get -y -qq $1" >"$cache/apt.log" 2>&1; }
 
 echo "== install (docs/deploying.md)"
@@ -105,13 +104,20 @@ echo "== enable the site, the first key, REST and WebSocket through nginx"
 in_container 'ln -s /etc/nginx/sites-available/taskd /etc/nginx/sites-enabled/ && nginx -t -q && systemctl reload nginx'
 key="$(in_container 'taskctl key add acme' | tail -n 1)"
 check "a key was issued" '[[ -n $key ]]'
-check "POST /tasks through nginx: 201" '[[ $(http_code -H "Content-Type: application/json" \
-    -d "{\"name\":\"first\",\"type\":\"gx.tiny\"}" "$url?api_key=$key") == 201 ]]'
-check "GET /tasks lists it" 'in_network curl -s -H "$host" "$url?api_key=$key" | grep -q "\"name\":\"first\""'
+# nginx reloads asynchronously: until its new workers run, the default site answers. Wait for the new site (10 s).
+for _ in $(seq 100); do
+    [[ $(in_network curl -s -o /dev/null -w '%{http_code}' -H "$host" "$url?api_key=$key") == 200 ]] && break
+    sleep 0.1
+done
+created="$(in_network curl -s -w ' %{http_code}' -H "$host" -H 'Content-Type: application/json' \
+    -d '{"name":"first","type":"gx.tiny"}' "$url?api_key=$key")"
+check "POST /tasks through nginx: $created" '[[ $created == *" 201" ]]'
+listed="$(in_network curl -s -H "$host" "$url?api_key=$key")"
+check "GET /tasks lists it: $listed" 'grep -q "\"name\":\"first\"" <<<"$listed"'
 frame="$(in_network python3 scripts/ws-read.py 127.0.0.1 80 "/ws/tasks?api_key=$key" taskd.example.com || true)"
 check "a WebSocket through nginx reads the list: $frame" 'grep -q "\"name\":\"first\"" <<<"$frame"'
-check "/openapi.yaml is served, version $version" \
-    'in_network curl -s -H "$host" http://127.0.0.1/openapi.yaml | grep -q "^  version: \"$version\""'
+document="$(in_network curl -s -H "$host" http://127.0.0.1/openapi.yaml)"
+check "/openapi.yaml is served, version $version" 'grep -q "^  version: \"$version\"" <<<"$document"'
 
 echo "== upgrade to $second, with a request every 0.1 s meanwhile"
 in_container "sed -i 's/^#\\?TASKD_LOG_LEVEL=.*/TASKD_LOG_LEVEL=debug/' /etc/taskd/taskd.env"
@@ -136,7 +142,8 @@ answers="$(sort "$codes" | uniq -c | awk '{ printf "%s x %s, ", $1, $2 }')"
 check "no request failed during the upgrade: ${answers%, }" '[[ -s $codes ]] && ! grep -v -q "^200$" "$codes"'
 check "the operator's edit of taskd.env was kept" 'in_container "grep -q ^TASKD_LOG_LEVEL=debug /etc/taskd/taskd.env"'
 check "the site is still enabled" 'in_container "test -e /etc/nginx/sites-enabled/taskd"'
-check "the key and the task survived" 'in_network curl -s -H "$host" "$url?api_key=$key" | grep -q "\"name\":\"first\""'
+listed="$(in_network curl -s -H "$host" "$url?api_key=$key")"
+check "the key and the task survived: $listed" 'grep -q "\"name\":\"first\"" <<<"$listed"'
 check "taskctl check passes" 'in_container "taskctl check" >/dev/null'
 
 echo "== remove, then purge"
