@@ -51,7 +51,7 @@ container=$!
 cleanup() {
     kill -TERM "$container" 2>/dev/null || true
     wait "$container" 2>/dev/null || true
-    rm -rf "$machine"
+    rm -rf "$machine" "$cache/upgraded" "$cache/upgrade-codes"
 }
 trap cleanup EXIT
 
@@ -159,7 +159,6 @@ check "purge removed the link to the site; nginx still loads its configuration a
     'in_container "! test -L /etc/nginx/sites-enabled/taskd && nginx -t -q && systemctl is-active --quiet nginx"'
 check "purge kept /var/lib/taskd and its keys" 'in_container "test -s /var/lib/taskd/keys.json"'
 check "purge said so" 'grep -q "kept /var/lib/taskd" "$cache/apt.log"'
-rm -f "$codes"
 
 echo "== $((SECONDS - started)) s"
 exit "$fail"
