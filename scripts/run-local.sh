@@ -58,6 +58,15 @@ scripts/render-nginx.sh \
     "OPENAPI_DIR=$root/openapi" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$run/nginx.conf"
 "$nginx_bin" -t -q -p "$run/" -c "$run/nginx.conf"
 
+# 10,000 WebSocket clients need 20,000 nginx connections in a worker (nginx/local.conf.template) and 10,000 sockets in
+# taskd-ws; both raise their open-files limit, but only as far as the hard limit lets them.
+nginx_files="$(sed -n 's/^worker_rlimit_nofile \([0-9]*\);/\1/p' nginx/local.conf.template)"
+if ! (ulimit -n "$nginx_files") 2>/dev/null; then
+    echo "warning: the hard open-files limit is $(ulimit -Hn): nginx cannot raise its workers' to $nginx_files," \
+        "so it proxies fewer than 10,000 WebSocket clients (about $(($(ulimit -Hn) / 2)) per worker)." \
+        "Raise it (ulimit -Hn, or LimitNOFILE= / limits.conf) for more." >&2
+fi
+
 pids=()
 stop_all() {
     trap - INT TERM
