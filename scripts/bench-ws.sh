@@ -105,24 +105,25 @@ run "$bin/taskd-ws-bench" latency --server floor --http-port "$floor_port" --api
     --subscribers "$subscribers" --rounds "$rounds" --pid "$floor_pid" --trigger-socket "$prefix/floor.sock"
 run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
     --rounds "$rounds" --pid "$ws_pid" --socket "$prefix/ws.sock" --workspace bench-direct
+run "$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-key "$key" \
+    --connections "$idle_connections"
 # Every client through nginx as `make run` configures it: the connect fails the run if nginx or taskd-ws refuse one.
 scale_status=0
 run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$clients_through_nginx" \
     --rounds "$rounds_at_scale" --pid "$ws_pid" --workspace bench-scale || scale_status=$?
-run "$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-key "$key" \
-    --connections "$idle_connections"
 
 # field NAME LINE-PATTERN: the value of NAME= on the first result line matching the pattern.
 field() { grep -E "$2" "$results" | head -n 1 | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 ms() { sed 's/ms$//' <<<"$1"; }
+us() { sed 's/us$//' <<<"$1"; }
 taskd_p50="$(field p50 'server=taskd via=nginx subscribers=1000 ')"
 taskd_p99="$(field p99 'server=taskd via=nginx subscribers=1000 ')"
 floor_p99="$(field p99 'server=floor via=nginx subscribers=1000 ')"
-taskd_cpu="$(field server_cpu_per_frame 'server=taskd via=nginx subscribers=1000 ')"
-floor_cpu="$(field server_cpu_per_frame 'server=floor via=nginx subscribers=1000 ')"
+taskd_cpu="$(us "$(field server_cpu_per_frame 'server=taskd via=nginx subscribers=1000 ')")"
+floor_cpu="$(us "$(field server_cpu_per_frame 'server=floor via=nginx subscribers=1000 ')")"
 scale_frames="$(field frames "server=taskd via=nginx subscribers=$clients_through_nginx ")"
 scale_p99="$(field p99 "server=taskd via=nginx subscribers=$clients_through_nginx ")"
-per_connection="$(field per_connection 'idle connections=')"
+per_connection="$(field per_connection 'idle connections=' | sed 's/B$//')"
 verdict() { if "$python" -c "import sys; sys.exit(0 if $1 else 1)"; then echo met; else echo MISSED; fi; }
 
 echo
@@ -137,7 +138,7 @@ echo "| p50 through nginx at 1,000 subscribers <= 2 ms | ${taskd_p50:-n/a} | | $
 echo "| $clients_through_nginx clients through nginx (local template), every frame delivered" \
     "| ${scale_frames:-0} frames, p99 ${scale_p99:-n/a} | $((clients_through_nginx * rounds_at_scale)) expected" \
     "| $(verdict "$scale_status == 0 and ${scale_frames:-0} == $((clients_through_nginx * rounds_at_scale))") |"
-echo "| memory per idle connection <= 10 KiB | ${per_connection:-n/a} | | $(verdict "${per_connection%B} <= 10240") |"
+echo "| memory per idle connection <= 10 KiB | ${per_connection:-n/a} B | | $(verdict "${per_connection:-99999} <= 10240") |"
 for log in "$prefix/logs/taskd-ws.log" "$prefix/logs/nginx.log"; do
     if [[ -s "$log" ]]; then
         echo "# $(basename "$log"):"

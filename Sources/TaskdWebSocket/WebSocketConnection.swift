@@ -31,6 +31,8 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
     private var context: ChannelHandlerContext?
     /// The newest frame not yet written because the channel was not writable.
     private var pending: ByteBuffer?
+    /// The channel's writability, as its events tell it: kept here so that each frame costs no look at the channel.
+    private var isWritable = true
     private var isAwaitingPong = false
     private var isClosing = false
 
@@ -51,6 +53,7 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        isWritable = context.channel.isWritable
         hub.subscribe(self, to: key)
         closeFuture.whenComplete { [hub, key] _ in hub.unsubscribe(self, from: key) }
     }
@@ -62,9 +65,8 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
     // MARK: Frames from the hub
 
     func receive(_ frame: ByteBuffer) {
-        guard let context, !isClosing else { return }
-        if context.channel.isWritable {
-            pending = nil
+        guard context != nil, !isClosing else { return }
+        if isWritable {
             writer.send(frame)
         } else {
             pending = frame
@@ -72,7 +74,8 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let frame = pending, !isClosing {
+        isWritable = context.channel.isWritable
+        if isWritable, let frame = pending, !isClosing {
             pending = nil
             writer.send(frame)
         }
