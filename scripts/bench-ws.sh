@@ -116,13 +116,13 @@ run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscri
 field() { grep -E "$2" "$results" | head -n 1 | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 ms() { sed 's/ms$//' <<<"$1"; }
 us() { sed 's/us$//' <<<"$1"; }
-taskd_p50="$(field p50 'server=taskd via=nginx subscribers=1000 ')"
-taskd_p99="$(field p99 'server=taskd via=nginx subscribers=1000 ')"
-floor_p99="$(field p99 'server=floor via=nginx subscribers=1000 ')"
-taskd_cpu="$(us "$(field server_cpu_per_frame 'server=taskd via=nginx subscribers=1000 ')")"
-floor_cpu="$(us "$(field server_cpu_per_frame 'server=floor via=nginx subscribers=1000 ')")"
-scale_frames="$(field frames "server=taskd via=nginx subscribers=$clients_through_nginx ")"
-scale_p99="$(field p99 "server=taskd via=nginx subscribers=$clients_through_nginx ")"
+taskd_p50="$(field p50 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
+taskd_p99="$(field p99 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
+floor_p99="$(field p99 'server=floor via=nginx workspace=bench subscribers=1000 ')"
+taskd_cpu="$(us "$(field server_cpu_per_frame 'server=taskd via=nginx workspace=bench subscribers=1000 ')")"
+floor_cpu="$(us "$(field server_cpu_per_frame 'server=floor via=nginx workspace=bench subscribers=1000 ')")"
+scale_frames="$(field frames 'workspace=bench-scale ')"
+scale_p99="$(field p99 'workspace=bench-scale ')"
 per_connection="$(field per_connection 'idle connections=' | sed 's/B$//')"
 verdict() { if "$python" -c "import sys; sys.exit(0 if $1 else 1)"; then echo met; else echo MISSED; fi; }
 

@@ -81,7 +81,8 @@ struct Latency: AsyncParsableCommand {
             try await clients.group.shutdownGracefully()
             latencies.sort()
             print(
-                "latency server=\(server) via=\(socket == nil ? "nginx" : "direct") subscribers=\(count) "
+                "latency server=\(server) via=\(socket == nil ? "nginx" : "direct") workspace=\(workspace) "
+                    + "subscribers=\(count) "
                     + "frames=\(latencies.count) "
                     + "p50=\(Self.ms(latencies, 0.50)) p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
                     + "before_response=\(early)\(cpu ?? "")")
