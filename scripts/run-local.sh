@@ -63,8 +63,8 @@ scripts/render-nginx.sh \
 nginx_files="$(sed -n 's/^worker_rlimit_nofile \([0-9]*\);/\1/p' nginx/local.conf.template)"
 if ! (ulimit -n "$nginx_files") 2>/dev/null; then
     echo "warning: the hard open-files limit is $(ulimit -Hn): nginx cannot raise its workers' to $nginx_files," \
-        "so it proxies fewer than 10,000 WebSocket clients (about $(($(ulimit -Hn) / 2)) per worker)." \
-        "Raise it (ulimit -Hn, or LimitNOFILE= / limits.conf) for more." >&2
+        "so each worker proxies at most about $(($(ulimit -Hn) / 2)) WebSocket clients (10,000 on one worker need" \
+        "$nginx_files). Raise it (ulimit -Hn, or LimitNOFILE= / limits.conf) for more." >&2
 fi
 
 pids=()
