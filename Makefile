@@ -15,7 +15,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The code style of STYLE.md: swift-format with the root .swift-format.
+# The code style: swift-format with the root .swift-format.
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests
 
