@@ -3,6 +3,9 @@
 set -euo pipefail
 
 packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd)
+# The stream client `make run` prints (python3 -m websockets), and what the web tests need: a venv for their pinned
+# PyPI packages, headless Chromium with its driver, and a font for its screenshots.
+packages+=(python3-websockets python3-venv chromium chromium-driver fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
