@@ -26,4 +26,4 @@ fi
 
 # The binaries `swift build --build-tests` made (the debug build), unless the caller names others.
 export TASKD_BIN_DIR="${TASKD_BIN_DIR:-$(swift build --show-bin-path)}"
-exec "$venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$root/Tests/WebTests" "$root/Tests/WebTests" "$@"
+exec "$venv/bin/python" -m pytest -c "$root/Tests/WebTests/pytest.ini" "$@"

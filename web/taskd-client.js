@@ -56,7 +56,12 @@ export function backoffDelay(attempt, { baseMs = 500, capMs = 30_000, random = M
 
 /** REST calls for one key and workspace. Every failure is thrown as an `APIError`. */
 export class TaskdClient {
-  constructor({ baseURL = globalThis.location?.href, apiKey, workspaceID = "default", fetch = globalThis.fetch }) {
+  constructor({
+    baseURL = globalThis.location?.href,
+    apiKey,
+    workspaceID = "default",
+    fetch = (...args) => globalThis.fetch(...args), // called unbound: window.fetch refuses another `this`
+  }) {
     this.baseURL = new URL("/", baseURL);
     this.apiKey = apiKey;
     this.workspaceID = workspaceID || "default";

@@ -34,7 +34,7 @@ def fixed(properties: dict, required: list[str] | None = None) -> dict:
 
 
 def either_reference(schema: dict) -> dict:
-    return {"oneOf": [REFERENCE, schema]}
+    return {"anyOf": [REFERENCE, schema]}
 
 
 TEXT = {"type": "string"}

@@ -67,4 +67,10 @@ def poll(driver, what: str, script: str, *arguments, timeout: float = 10.0, inte
 
 
 def console_errors(driver) -> list[str]:
-    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    """Errors the page's scripts raised or logged. Chromium also logs every answer of status 400 and above as
+    "Failed to load resource"; the page handles those itself, so they are left out."""
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "Failed to load resource: the server responded" not in entry["message"]
+    ]

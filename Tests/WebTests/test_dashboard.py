@@ -29,7 +29,7 @@ new MutationObserver((mutations) => {
   attributeFilter: ["data-status"]});
 """
 
-STATE = "return document.getElementById('connection').dataset.state"
+STATE = "document.getElementById('connection').dataset.state"
 TEXT = "return document.getElementById(arguments[0]).textContent"
 
 
@@ -46,11 +46,12 @@ def browser(artifacts, request):
 
 def open_dashboard(driver, base: str, key: str, workspace: str):
     driver.get(f"{base}/#api_key={key}&workspace_id={workspace}")
-    poll(driver, "the page to connect", f"{STATE} === 'open'")
+    poll(driver, "the page to connect", f"return {STATE} === 'open'")
     poll(driver, "the first frame", "return document.getElementById('last-frame').textContent !== 'never'")
 
 
 def create_through_page(driver, name: str, type: str) -> int:
+    driver.execute_script("document.getElementById('notice').textContent = ''")  # so that only the new one counts
     field = driver.find_element(By.ID, "task-name")
     field.clear()
     Select(driver.find_element(By.ID, "task-type")).select_by_value(type)
@@ -78,8 +79,8 @@ def test_dashboard_shows_and_changes_a_workspace_live(make_stack, browser, artif
     driver.execute_script(RECORDER)
 
     # Created through the page, a task is seen queued, then running, then completed.
-    first = create_through_page(driver, "Blocker", "gx.tiny")
-    second = create_through_page(driver, "Watched", "gx.tiny")
+    first = create_through_page(driver, "Render thumbnails", "gx.small")  # 1.5–4.5 s: the next one waits behind it
+    second = create_through_page(driver, "Send the digest e-mail", "gx.tiny")
     poll(driver, "the second task to complete", "const h = window.__history[arguments[0]]; "
          "return h && h[h.length - 1] === 'completed'", second, timeout=20)
     assert driver.execute_script("return window.__history[arguments[0]]", second) == ["queued", "running", "completed"]
@@ -96,12 +97,15 @@ def test_dashboard_shows_and_changes_a_workspace_live(make_stack, browser, artif
     assert len(set(colours)) == 3, colours
 
     # A queued task (behind a long one) can be deleted from its row; a running one offers no delete button.
-    long = stack.create(key, workspace, "Long", "gx.heavy")
+    long = stack.create(key, workspace, "Rebuild the search index", "gx.heavy")
     poll(driver, "the long task to run", "return document.querySelector(`tr[data-id='${arguments[0]}']`)"
          "?.dataset.status === 'running'", long["id"])
-    waiting = create_through_page(driver, "Waiting", "gx.tiny")
+    waiting = create_through_page(driver, "Export March invoices", "gx.tiny")
     assert row_status(driver, waiting) == "queued"
     assert not driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{long['id']}'] button.delete").is_displayed()
+    # Every status on screen at once: the picture in the README (docs/dashboard.png) is this one.
+    driver.execute_script("window.scrollTo(0, 0); document.activeElement.blur()")
+    driver.save_screenshot(str(artifacts / "dashboard.png"))
     driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{waiting}'] button.delete").click()
     poll(driver, "the deleted row to go", "return !document.querySelector(`tr[data-id='${arguments[0]}']`)", waiting)
     assert waiting not in [task["id"] for task in stack.tasks(key, workspace)]
@@ -126,7 +130,7 @@ def test_dashboard_shows_and_changes_a_workspace_live(make_stack, browser, artif
     stack.stop_websocket()
     poll(driver, "the page to notice the outage", f"return {STATE} !== 'open'")
     assert "Connection lost" in driver.execute_script(TEXT, "connection-text") or \
-        driver.execute_script(STATE) == "connecting"
+        driver.execute_script(f"return {STATE}") == "connecting"
     stack.start_websocket()
     stack.wait_for_websocket()
     poll(driver, "the page to reconnect", f"return {STATE} === 'open'", timeout=30)
@@ -134,7 +138,6 @@ def test_dashboard_shows_and_changes_a_workspace_live(make_stack, browser, artif
     poll(driver, "the new connection's frame", "return !!document.querySelector(`tr[data-id='${arguments[0]}']`)",
          after["id"])
 
-    driver.save_screenshot(str(artifacts / "dashboard.png"))
     # The key came in the fragment, which the browser never sends: nginx's log has the paths only.
     assert key not in (stack.prefix / "logs" / "access.log").read_text()
 
