@@ -83,9 +83,18 @@ pids+=($!)
 "$nginx_bin" -p "$run/" -c "$run/nginx.conf" &
 pids+=($!)
 
+base="http://127.0.0.1:$port"
+# The commands below are printed once they work: both servers listen, and nginx reaches them (401: no key given).
+for _ in $(seq 150); do
+    [[ -S "$run/fcgi.sock" && -S "$run/ws.sock" ]] || { sleep 0.1; continue; }
+    rest="$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks" || true)"
+    stream="$(curl -s -o /dev/null -w '%{http_code}' "$base/ws/tasks" || true)"
+    [[ "$rest" == 401 && "$stream" == 401 ]] && break
+    sleep 0.1
+done
+
 # Every line indented by two spaces below is a command to paste as it is (Tests/WebTests/test_first_run.py runs
 # each one against this stack); keep it so.
-base="http://127.0.0.1:$port"
 query="api_key=$demo_key&workspace_id=demo"
 json="-H 'Content-Type: application/json'"
 slots="${TASKD_SLOTS:-6}"

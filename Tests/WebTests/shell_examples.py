@@ -12,7 +12,6 @@ import select
 import signal
 import subprocess
 import time
-import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -101,16 +100,13 @@ class AccessLog:
         self.path = path
         self.base = base
         self.offset = path.stat().st_size if path.exists() else 0
-        self.probes = 0
 
     def requests_since_last_call(self) -> list[tuple[str, str, int]]:
-        # A request of our own, sent after the command ended: once it is logged, everything before it is too.
-        self.probes += 1
-        probe = f"/_first_run_probe/{uuid.uuid4().hex}"
-        try:
-            urllib.request.urlopen(self.base + probe, timeout=5)
-        except urllib.error.HTTPError:
-            pass
+        # A request of our own, sent after the command ended: once it is logged, everything before it is too. The
+        # log has paths without queries (keys stay out), so the probe is told apart by its User-Agent.
+        probe = f"first-run-probe-{uuid.uuid4().hex}"
+        request = urllib.request.Request(self.base + "/", method="HEAD", headers={"User-Agent": probe})
+        urllib.request.urlopen(request, timeout=5).close()
         deadline = time.monotonic() + 5
         while True:
             text = self.path.read_text(errors="replace")[self.offset :] if self.path.exists() else ""
@@ -120,8 +116,9 @@ class AccessLog:
         assert probe in text, f"nginx did not log {probe} in {self.path}"
         self.offset += len(text.encode())
         entries = []
-        for match in LOG_LINE.finditer(text):
-            if not match.group("path").startswith("/_first_run_probe/"):
+        for line in text.splitlines():
+            match = LOG_LINE.search(line)
+            if match and "first-run-probe-" not in line:
                 entries.append((match.group("method"), match.group("path"), int(match.group("status"))))
         return entries
 
