@@ -17,7 +17,7 @@ test:
 	$(SWIFT) test --skip-build
 	scripts/test-web.sh
 
-# The code style of STYLE.md: swift-format with the root .swift-format.
+# The code style: swift-format with the root .swift-format.
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests
 

@@ -1,8 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A blocking HTTP/1.1 keep-alive client over one TCP connection: enough to time REST calls from the benchmark's
 /// main thread without an event loop in the way.

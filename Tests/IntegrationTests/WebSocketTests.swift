@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// `GET /ws/tasks` through real nginx, with real WebSocket clients, against real taskd-fcgi and taskd-ws processes.
 @Suite(.timeLimit(.minutes(1)))

@@ -2,9 +2,7 @@ import Foundation
 import TaskCore
 import TaskStore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A private taskd installation for one test: a temporary prefix with its own state dir, nginx on a free port
 /// rendered from `nginx/local.conf.template` (the production locations), `taskd-fcgi` on a unix socket and,
