@@ -17,8 +17,10 @@ export class APIError extends Error {
     return [400, 401, 404, 405, 409, 413, 415].includes(this.status);
   }
 
+  /** The message, with the status and code when they came from the API (other failures name them already). */
   toString() {
-    return this.status === 0 ? this.message : `${this.message} (${this.status} ${this.code})`;
+    const fromAPI = this.status !== 0 && this.code !== "http_error";
+    return fromAPI ? `${this.message} (${this.status} ${this.code})` : this.message;
   }
 }
 
@@ -45,9 +47,9 @@ export function parseFragment(hash) {
 }
 
 /**
- * How long to wait before reconnection attempt `attempt` (0 for the first): an exponential ceiling, `baseMs` × 2^attempt
- * capped at `capMs`, of which a random half is waited ("equal jitter"). Clients that lost the server together thus
- * come back spread out, never all at once, and never sooner than half the ceiling.
+ * How long to wait before reconnection attempt `attempt` (0 for the first): an exponential ceiling, `baseMs` ×
+ * 2^attempt capped at `capMs`, of which a random half is waited ("equal jitter"). Clients that lost the server
+ * together thus come back spread out, never all at once, and never sooner than half the ceiling.
  */
 export function backoffDelay(attempt, { baseMs = 500, capMs = 30_000, random = Math.random } = {}) {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));

@@ -172,7 +172,8 @@ def test_dashboard_is_usable_by_keyboard_at_phone_width_with_readable_contrast(m
     # Every control has a label or an accessible name.
     unnamed = driver.execute_script(
         "return [...document.querySelectorAll('input, select, button')].filter(e => !e.hidden && "
-        "!(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()).map(e => e.outerHTML)"
+        "!(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())"
+        ".map(e => e.outerHTML)"
     )
     assert unnamed == []
 
@@ -194,7 +195,10 @@ def test_dashboard_is_usable_by_keyboard_at_phone_width_with_readable_contrast(m
 CONTRAST = """
 const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
 const luminance = (colour) => {
-  const [r, g, b] = rgb(colour).map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+  const [r, g, b] = rgb(colour).map((v) => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 };
 const background = (element) => {
@@ -215,3 +219,32 @@ for (const selector of ["body", "h1", ".card h2", "label", ".field small", ".las
 }
 return ratios;
 """
+
+
+def test_reference_client_backs_off_with_jitter_and_reads_errors(make_stack, browser):
+    """taskd-client.js's pure parts, run in the browser as the page loads them."""
+    stack = make_stack()
+    driver = browser
+    driver.get(f"{stack.base}/")
+    result = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import("/taskd-client.js").then((m) => {
+          const delays = (random) => [0, 1, 2, 3, 6, 7, 40].map((n) => m.backoffDelay(n, { random: () => random }));
+          done({
+            low: delays(0), high: delays(0.999999),
+            fragment: m.parseFragment("#api_key=tk_a%2Bb&workspace_id=demo"),
+            json: String(m.errorFromAnswer(409, "Conflict", '{"code":"conflict","message":"Task 3 is running."}')),
+            html: String(m.errorFromAnswer(502, "Bad Gateway", "<html><body>Bad gateway</body></html>")),
+            empty: String(m.errorFromAnswer(503, "Service Unavailable", "")),
+          });
+        });
+        """
+    )
+    ceilings = [500, 1000, 2000, 4000, 30000, 30000, 30000]  # 0.5 s × 2^n, capped at 30 s
+    assert result["low"] == [ceiling / 2 for ceiling in ceilings]
+    assert all(ceiling * 0.999 < high <= ceiling for high, ceiling in zip(result["high"], ceilings)), result["high"]
+    assert result["fragment"] == {"apiKey": "tk_a+b", "workspaceID": "demo"}
+    assert result["json"] == "Task 3 is running. (409 conflict)"
+    assert result["html"] == "The server answered 502: <html><body>Bad gateway</body></html>"
+    assert result["empty"] == "The server answered 503: Service Unavailable"
