@@ -58,12 +58,17 @@ def make_run():
         # The rest of the "Logs:" line.
         while not output.rstrip(b" ").endswith(b"\n"):
             output += os.read(process.stdout.fileno(), 65536)
-        text = output.decode()
-        yield parse(text, port)
+        run = parse(output.decode(), port)
+        yield run
     finally:
         stop_group(process)  # Ctrl-C, as a person would stop it
-        for directory in [f"var/state-{port}", f"var/run-{port}"]:
-            shutil.rmtree(ROOT / directory, ignore_errors=True)
+        # make run's state and runtime directories (the latter under /tmp when the checkout's path is long).
+        directories = [ROOT / f"var/state-{port}", ROOT / f"var/run-{port}"]
+        match = re.search(rb"access log is (\S+)/logs/access\.log;", output)
+        if match:
+            directories.append(Path(match.group(1).decode()))
+        for directory in directories:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def parse(text: str, port: int) -> Run:
