@@ -39,7 +39,12 @@ class Run:
 @pytest.fixture(scope="module")
 def make_run():
     port = free_port()
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("TASKD_")}
+    # As from a fresh shell: no TASKD_ settings, and not inside the `make test` that runs this.
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TASKD_") and key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    }
     # The binaries `make test` already built (a debug build), instead of a release build of its own.
     environment.update(TASKD_HTTP_PORT=str(port), TASKD_SKIP_BUILD="1", TASKD_BIN_DIR=str(binary_directory()))
     process = subprocess.Popen(
