@@ -3,8 +3,12 @@ codes of the stream checked against it with a JSON Schema validator."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import time
+from contextlib import contextmanager
 
 import pytest
 import yaml
@@ -129,3 +133,61 @@ def test_refused_handshake_is_the_documented_json_error(make_stack):
     response = refused.value.response
     assert response.status_code == 401
     assert json.loads(response.body)["code"] == "unauthorized"
+
+
+def test_pings_are_as_documented(make_stack, document):
+    """After a ping interval of silence the server pings; a client that still says nothing for another interval is
+    disconnected, without a close frame (1006 on the client's side), as the document's description says."""
+    assert "Pings." in document["info"]["description"]
+    stack = make_stack(environment={"TASKD_WS_PING_INTERVAL": "1"})
+    key = stack.issue_key("pings")
+    with raw_websocket(stack.port, stack.target("/ws/tasks", key, "pings")) as connection:
+        opcode, payload = read_frame(connection, timeout=5)
+        assert opcode == 0x1 and json.loads(payload) == []
+        opcode, _ = read_frame(connection, timeout=5)
+        assert opcode == 0x9, "a ping after one silent interval"
+        # Not answering: the connection ends within another interval or so, with no close frame first.
+        connection.settimeout(5)
+        assert connection.recv(1) == b"", "the server ends the connection"
+
+
+@contextmanager
+def raw_websocket(port: int, target: str):
+    """A WebSocket opened by hand, so that pings reach the test instead of being answered by a library."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        connection.sendall(
+            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = connection.recv(1)
+            assert chunk, f"the server closed during the handshake: {head!r}"
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 101"), head
+        yield connection
+    finally:
+        connection.close()
+
+
+def read_frame(connection: socket.socket, timeout: float) -> tuple[int, bytes]:
+    """One unmasked server frame: (opcode, payload)."""
+    connection.settimeout(timeout)
+
+    def exactly(count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            chunk = connection.recv(count - len(data))
+            assert chunk, "the connection ended mid-frame"
+            data += chunk
+        return data
+
+    first, second = exactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(exactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(exactly(8), "big")
+    return first & 0x0F, exactly(length)
