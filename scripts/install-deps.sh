@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages taskd needs to build, run and test; does nothing when they are present.
-# `install-deps.sh test` (make test) adds what only the tests need.
 set -euo pipefail
 
-# python3-websockets: the stream client `make run` prints (python3 -m websockets).
-packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml python3-websockets systemd)
-if [[ "${1:-}" == test ]]; then
-    # The web tests (scripts/test-web.sh): a venv for their pinned PyPI packages, headless Chromium with its driver,
-    # and a font for its screenshots.
+packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd)
+missing=()
+# The stream client `make run` prints (python3 -m websockets). `install-deps.sh test` (make test) adds what the web
+# tests need (scripts/test-web.sh): a venv for their pinned PyPI packages, headless Chromium with its driver, a font.
+packages+=(python3-websockets)
+if [ "${1:-}" = "test" ]; then
     packages+=(python3-venv chromium chromium-driver fonts-dejavu-core)
 fi
-missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done

@@ -24,6 +24,8 @@ if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; 
     echo "$wanted" >"$stamp"
 fi
 
+# No bytecode files in the checkout.
+export PYTHONDONTWRITEBYTECODE=1
 # The binaries `swift build --build-tests` made (the debug build), unless the caller names others.
 export TASKD_BIN_DIR="${TASKD_BIN_DIR:-$(swift build --show-bin-path)}"
 exec "$venv/bin/python" -m pytest -c "$root/Tests/WebTests/pytest.ini" "$@"
