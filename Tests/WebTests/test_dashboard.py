@@ -5,9 +5,14 @@ A failing test leaves a screenshot and the page's HTML in .build-web/<test>/."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 from browser import chromium, console_errors, poll
+from stack import free_port
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
@@ -254,3 +259,43 @@ def test_reference_client_backs_off_with_jitter_and_reads_errors(make_stack, bro
     assert result["json"] == "Task 3 is running. (409 conflict)"
     assert result["html"] == "The server answered 502: <html><body>Bad gateway</body></html>"
     assert result["empty"] == "The server answered 503: Service Unavailable"
+
+
+def test_a_page_of_another_origin_can_use_the_reference_client(make_stack, browser, tmp_path):
+    """A front-end engineer's own page, on another origin, imports taskd-client.js from the server and lists tasks."""
+    stack = make_stack()
+    key = stack.issue_key("elsewhere")
+    stack.create(key, "elsewhere", "Made by curl", "gx.heavy")
+    page = tmp_path / "index.html"
+    page.write_text("<!doctype html><title>elsewhere</title><p>another origin</p>")
+    with subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port := free_port())],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ) as server:
+        try:
+            wait_for_page(f"http://127.0.0.1:{port}/index.html")
+            browser.get(f"http://127.0.0.1:{port}/index.html")
+            names = browser.execute_async_script(
+                """
+                const [base, key, done] = arguments;
+                import(base + "/taskd-client.js")
+                  .then((m) => new m.TaskdClient({ baseURL: base, apiKey: key, workspaceID: "elsewhere" }).listTasks())
+                  .then((tasks) => done(tasks.map((t) => t.name)), (error) => done(String(error)));
+                """,
+                stack.base,
+                key,
+            )
+            assert names == ["Made by curl"]
+        finally:
+            server.terminate()
+
+
+def wait_for_page(url: str, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} did not answer"
+            time.sleep(0.05)
