@@ -346,6 +346,7 @@ final class TaskdHarness: @unchecked Sendable {
             "RATE_BURST": "\(options.rateBurst)",
             "HTTP_PORT": "\(httpPort)",
             "OPENAPI_DIR": PackagePaths.openAPIDirectory.path,
+            "WEB_DIR": PackagePaths.webDirectory.path,
             "LOCATIONS_FILE": PackagePaths.nginxDirectory.appendingPathComponent("taskd-locations.conf").path,
         ]
         let rendered = try Self.render(template, values)
