@@ -116,8 +116,12 @@ listed="$(in_network curl -s -H "$host" "$url?api_key=$key")"
 check "GET /tasks lists it: $listed" 'grep -q "\"name\":\"first\"" <<<"$listed"'
 frame="$(in_network python3 scripts/ws-read.py 127.0.0.1 80 "/ws/tasks?api_key=$key" taskd.example.com || true)"
 check "a WebSocket through nginx reads the list: $frame" 'grep -q "\"name\":\"first\"" <<<"$frame"'
-document="$(in_network curl -s -H "$host" http://127.0.0.1/openapi.yaml)"
-check "/openapi.yaml is served, version $version" 'grep -q "^  version: \"$version\"" <<<"$document"'
+for document in openapi asyncapi; do
+    served="$(in_network curl -s -H "$host" "http://127.0.0.1/$document.yaml")"
+    check "/$document.yaml is served, version $version" 'grep -q "^  version: \"$version\"" <<<"$served"'
+done
+dashboard="$(in_network curl -s -H "$host" http://127.0.0.1/)"
+check "the dashboard is served at /" 'grep -q "src=\"/dashboard.js\"" <<<"$dashboard"'
 
 echo "== upgrade to $second, with a request every 0.1 s meanwhile"
 in_container "sed -i 's/^#\\?TASKD_LOG_LEVEL=.*/TASKD_LOG_LEVEL=debug/' /etc/taskd/taskd.env"
