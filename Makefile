@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test lint run bench bench-ws sanitize clean
+.PHONY: deps build release test lint run bench bench-ws sanitize clean version deb deploy-check
 
 deps:
 	scripts/install-deps.sh
@@ -11,11 +11,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test:
+	scripts/install-deps.sh test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/test-web.sh
 
-# The code style of STYLE.md: swift-format with the root .swift-format.
+# The code style: swift-format with the root .swift-format.
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests
 
@@ -39,6 +41,27 @@ sanitize:
 clean:
 	rm -rf .build
 
+# ---- version and Debian package --------------------------------------------------------------------------------
+# The version is written in one place, Sources/TaskAPI/TaskdVersion.swift: each binary's --version prints it, the
+# package takes it from here, and a test checks the OpenAPI document says the same.
+VERSION := $(shell sed -n 's/^ *public static let current = "\(.*\)"$$/\1/p' Sources/TaskAPI/TaskdVersion.swift)
+
+version:
+	@echo $(VERSION)
+
+# dist/taskd_<version>_<arch>.deb, built by dpkg-buildpackage from debian/ (static Swift stdlib, no toolchain needed
+# on the server), checked with lintian; see docs/deploying.md. DEB_REBUILD=N builds <version>+bN instead.
+deb:
+	scripts/build-deb.sh
+
+# Installs dist/'s package into a booted Debian 12 container (systemd-nspawn) and checks it end to end: site, key,
+# REST and WebSocket through nginx, an upgrade (to the +b1 rebuild) that keeps the state, purge. Needs root and
+# Debian's mirror; not part of `make test`.
+deploy-check:
+	scripts/build-deb.sh
+	DEB_REBUILD=1 scripts/build-deb.sh
+	scripts/deploy-check-deb.sh
+
 # ---- install / uninstall -------------------------------------------------------------------------------------
 # `make release && sudo make install`. Installs prebuilt binaries (install never builds, so it also works from a
 # tree built by another user); CONFIGURATION=debug installs the debug build, SWIFT_BIN names any other build dir.
@@ -59,6 +82,7 @@ NGINXDIR ?= $(SYSCONFDIR)/nginx
 
 TASKD_BINARIES = taskd-fcgi taskd-ws taskctl
 TASKD_UNITS = taskd-fcgi.socket taskd-fcgi.service taskd-ws.service taskd.target
+TASKD_WEB_FILES = $(wildcard web/*.html web/*.css web/*.js web/*.svg)
 
 .PHONY: install uninstall
 
@@ -78,12 +102,17 @@ install:
 	install -m 0644 systemd/taskd.env.example "$(DESTDIR)$(DATADIR)/taskd.env.example"
 	install -m 0644 docs/deploying.md "$(DESTDIR)$(DOCDIR)/deploying.md"
 	install -m 0644 openapi/openapi.yaml "$(DESTDIR)$(DATADIR)/openapi.yaml"
+	install -m 0644 openapi/asyncapi.yaml "$(DESTDIR)$(DATADIR)/asyncapi.yaml"
+	# The dashboard nginx serves at `/`.
+	install -d -m 0755 "$(DESTDIR)$(DATADIR)/web"
+	install -m 0644 $(TASKD_WEB_FILES) "$(DESTDIR)$(DATADIR)/web/"
 	# nginx: the locations are taskd's own and always replaced; the site is the operator's (server_name, TLS), so
 	# it is written once, with a pristine copy kept in DATADIR/nginx for comparison after upgrades.
 	install -d -m 0755 "$(DESTDIR)$(NGINXDIR)/sites-available" "$(DESTDIR)$(DATADIR)/nginx"
 	install -m 0644 nginx/taskd-locations.conf "$(DESTDIR)$(NGINXDIR)/taskd-locations.conf"
 	sed -e 's|/etc/nginx/taskd-locations.conf|$(NGINXDIR)/taskd-locations.conf|' \
 		-e 's|set $$taskd_openapi_root /usr/share/taskd;|set $$taskd_openapi_root $(DATADIR);|' \
+		-e 's|set $$taskd_web_root /usr/share/taskd/web;|set $$taskd_web_root $(DATADIR)/web;|' \
 		nginx/taskd.conf > "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
 	chmod 0644 "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
 	test -e "$(DESTDIR)$(NGINXDIR)/sites-available/taskd" || \

@@ -20,9 +20,11 @@ public final class WorkspaceStore: Sendable {
     let queues = CommitQueues()
     let logger: Logger
 
-    /// Opens (creating if needed) a state directory.
+    /// Opens (creating if needed) a state directory. `readOnly` opens an existing one for reading only (the
+    /// WebSocket sidecar): nothing is created or opened for writing until a write is attempted, which then fails.
     public init(
-        directory: String, maxWorkspacesPerTenant: Int, logger: Logger, options: StoreOptions = StoreOptions()
+        directory: String, maxWorkspacesPerTenant: Int, logger: Logger, options: StoreOptions = StoreOptions(),
+        readOnly: Bool = false
     ) throws(StoreError) {
         self.directory = directory
         self.maxWorkspacesPerTenant = maxWorkspacesPerTenant
@@ -31,6 +33,12 @@ public final class WorkspaceStore: Sendable {
         self.changeLog = ChangeLogWriter(directory: directory, limit: options.changeLogLimit)
         self.cache = WorkspaceCache(taskLimit: options.cacheTaskLimit)
         self.logger = logger
+        if readOnly {
+            guard Self.isExistingDirectory(directory) else {
+                throw .io(operation: "open", path: directory, errno: ENOENT)
+            }
+            return
+        }
         do {
             try Syscall.makeDirectories(workspacesDirectory)
             try changeLog.prepare()

@@ -2,11 +2,7 @@ import CFastCGI
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Serves FastCGI requests on a listening socket with a fixed set of threads until shutdown is requested, then
 /// lets every request in flight finish (see `ShutdownSignal` for why it stops cleanly).

@@ -15,11 +15,7 @@
 import CFastCGI
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The process-wide "stop accepting" flag, set by SIGTERM / SIGINT, and the pipe that wakes waiting workers.
 enum ShutdownSignal {
@@ -60,11 +56,7 @@ enum ShutdownSignal {
     static func installInCurrentThread() throws(StartupError) {
         for signalNumber in [SIGTERM, SIGINT] {
             var action = sigaction()
-            #if canImport(Glibc)
-                action.__sigaction_handler.sa_handler = handleTerminationSignal
-            #else
-                action.__sigaction_u.__sa_handler = handleTerminationSignal
-            #endif
+            action.__sigaction_handler.sa_handler = handleTerminationSignal
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
             guard sigaction(signalNumber, &action, nil) == 0 else { throw .system("sigaction", errno) }
