@@ -1,5 +1,6 @@
 import Logging
 import TaskCore
+import TaskStore
 
 /// Every setting of taskd, each declared once. The servers' and taskctl's flags, their `--help`, the resolved
 /// configuration and the README's settings table all come from (or are checked against) these declarations.
@@ -48,6 +49,29 @@ public enum SettingCatalog {
         summary: "trace, debug, info, notice, warning, error or critical; logs go to stderr", default: "info",
         readers: servers, constraint: "one of trace, debug, info, notice, warning, error, critical",
         accepts: { Logger.Level(rawValue: $0) != nil })
+
+    // MARK: The store (taskd-fcgi writes; taskd-ws and taskctl read, and taskctl compacts)
+
+    // Measured (docs/state-directory.md, "What it costs"): a checkpoint of 10,000 tasks takes ~30 ms and a journal
+    // line ~250 bytes, so at 1 MiB the checkpoint costs each change ~8 µs on average, and a cold read replays at most
+    // ~4,000 lines (~10 ms) on top of the checkpoint's ~20 ms.
+    public static let checkpointBytes = Setting<Int>(
+        variable: "TASKD_CHECKPOINT_BYTES", flag: "checkpoint-bytes",
+        summary: "Journal size in bytes past which the next change writes a checkpoint",
+        default: Int(StoreOptions.defaultCheckpointBytes), in: 4_096...1 << 30, readers: everyBinary)
+
+    public static let lockWait = Setting<Int>(
+        variable: "TASKD_LOCK_WAIT_MS", flag: "lock-wait-ms",
+        summary: "Milliseconds a change may wait for its workspace before a 503 with Retry-After",
+        default: StoreOptions.defaultLockWaitMilliseconds, in: 1...600_000, readers: everyBinary)
+
+    // 12 of the responder's 16 threads by default: a burst of creates on one workspace never holds the last 4, which
+    // keep answering other workspaces and tenants; 8 refused so many creates of a burst (each refusal a full round
+    // trip on the same 2 cores) that the burst's own throughput fell by a third (BENCHMARKS.md, store).
+    public static let maxWaitingWriters = Setting<Int>(
+        variable: "TASKD_MAX_WAITING_WRITERS", flag: "max-waiting-writers",
+        summary: "Changes one process lets wait for one workspace; one more gets a 503 at once",
+        default: StoreOptions.defaultMaxWritersPerWorkspace, in: 1...100_000, readers: everyBinary)
 
     // MARK: taskd-fcgi
 
@@ -98,7 +122,7 @@ public enum SettingCatalog {
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
-        openMode, logLevel, fastCGISocket, fastCGISocketMode, fastCGIThreads, webSocketListen, webSocketSocketMode,
-        webSocketPingInterval,
+        openMode, checkpointBytes, lockWait, maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode,
+        fastCGIThreads, webSocketListen, webSocketSocketMode, webSocketPingInterval,
     ]
 }
