@@ -5,7 +5,8 @@
 #
 # Environment: BENCH_DURATION (seconds per wrk run, default 10), BENCH_CONNECTIONS (default 64),
 # TASKD_FCGI_THREADS (responder threads, default the responder's), TASKD_SKIP_BUILD=1 to use existing binaries,
-# BENCH_KEEP=1 to keep the temporary prefix.
+# BENCH_KEEP=1 to keep the temporary prefix, BENCH_ROUNDS and BENCH_ONLY=fcgi (only the FastCGI front-door rows of
+# scripts/bench-fcgi.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,7 +22,9 @@ nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 python="$(command -v /usr/bin/python3 || command -v python3)"
 
 source scripts/bench-prefix.sh
+source scripts/bench-fcgi.sh
 bench_prepare_prefix taskd-bench
+fcgi_bench_add_locations
 mkdir -p "$prefix/lua"
 export TASKD_STATE_DIR="$prefix/state" TASKD_KEYS_FILE="$prefix/state/keys.json"
 export TASKD_FCGI_SOCKET="$prefix/fcgi.sock" TASKD_TIME_SCALE=1000 TASKD_MAX_TASKS=20000 TASKD_LOG_LEVEL=warning
@@ -35,6 +38,7 @@ fi
 
 "$bin/taskd-fcgi" 2>"$prefix/logs/taskd-fcgi.log" &
 pids+=($!)
+taskd_pid=$!
 "$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" &
 pids+=($!)
 base="http://127.0.0.1:$port"
@@ -50,6 +54,7 @@ post() { # post WORKSPACE
         -d '{"name":"bench","type":"gx.heavy"}' "$base/tasks?api_key=$key&workspace_id=$1"
 }
 for _ in $(seq 10); do post ten >/dev/null; done
+fcgi_bench_start_peers
 
 cat >"$prefix/lua/post.lua" <<LUA
 wrk.method = "POST"
@@ -114,10 +119,9 @@ PY
 load_before="$(cut -d' ' -f1 /proc/loadavg)"
 wrk_args=(-t2 -c"$connections" -d"${duration}s")
 echo "Measuring (each run ${duration} s, $connections connections)..." >&2
-read -r static_rps static_p50 static_p99 _ < <(run_wrk static "${wrk_args[@]}" "$base/_static")
+fcgi_bench_measure
+if [[ "${BENCH_ONLY:-}" == fcgi ]]; then fcgi_bench_report; exit 0; fi
 snapshot_rps="$(snapshot_ceiling)"
-read -r floor_rps floor_p50 floor_p99 _ < <(run_wrk floor "${wrk_args[@]}" "$base/tasks")
-read -r get_rps get_p50 get_p99 get_non < <(run_wrk get "${wrk_args[@]}" "$base/tasks?api_key=$key&workspace_id=ten")
 read -r spread_rps spread_p50 spread_p99 spread_non < <(run_wrk post-spread "${wrk_args[@]}" -s "$prefix/lua/post-spread.lua" "$base/tasks")
 read -r one_rps one_p50 one_p99 one_non < <(run_wrk post-one "${wrk_args[@]}" -s "$prefix/lua/post.lua" "$base/tasks?api_key=$key&workspace_id=one")
 
@@ -159,3 +163,4 @@ wrk ${duration} s per run, $connections connections, nginx worker_processes auto
 | POST ≥ 0.5× snapshot ceiling (one shared workspace) | ${one_ratio}× | $(verdict "$one_ratio" ">=" 0.5) |
 | POST p50 on 10,000 tasks ≤ 3× on 10 tasks | ${latency_ratio}× | $(verdict "$latency_ratio" "<=" 3) |
 REPORT
+fcgi_bench_report

@@ -26,9 +26,17 @@ struct FastCGIConfiguration: Equatable, Sendable {
     // the cost of 16 idle stacks. Figures in BENCHMARKS.md (REST).
     static let defaultThreads = 16
 
+    // nginx sends a whole request as soon as it has connected (it buffers client bodies first) and reads answers as
+    // they come, so on a local socket either step takes microseconds; 3 s of silence means a broken or hostile peer.
+    // A worker such a peer holds is back after at most this long, and a stop (twice this plus 1 s) stays within
+    // systemd's TimeoutStopSec=10s.
+    static let defaultConnectionDeadline = 3.0
+    static let connectionDeadlineRange = 0.05...60.0
+
     var settings: ServiceSettings
     var listener: Listener
     var threads: Int
+    var connectionDeadline: Duration
 
     /// Resolves and validates every setting; `processID` is compared with `LISTEN_PID`.
     static func resolve(
@@ -37,6 +45,14 @@ struct FastCGIConfiguration: Equatable, Sendable {
         let settings = try ServiceSettings.resolve(overrides: options.overrides, environment: environment)
         let reader = SettingReader(environment: environment)
         let threads = try reader.integer(options.threads, "TASKD_FCGI_THREADS", default: defaultThreads, in: 1...1_024)
+        let deadline = try reader.double(
+            options.connectionDeadline, "TASKD_FCGI_CONNECTION_DEADLINE", default: defaultConnectionDeadline)
+        guard connectionDeadlineRange.contains(deadline) else {
+            throw ValidationError(
+                parameter: "TASKD_FCGI_CONNECTION_DEADLINE",
+                message: "TASKD_FCGI_CONNECTION_DEADLINE must be between \(connectionDeadlineRange.lowerBound) and "
+                    + "\(connectionDeadlineRange.upperBound) seconds, got \(deadline).")
+        }
         let listener: Listener
         if let count = environment["LISTEN_FDS"].flatMap({ Int($0) }), count >= 1,
             environment["LISTEN_PID"].flatMap({ Int32($0) }) == processID
@@ -64,6 +80,8 @@ struct FastCGIConfiguration: Equatable, Sendable {
             }
             listener = .unixSocket(path: path, mode: mode, isExplicit: explicitPath != nil)
         }
-        return FastCGIConfiguration(settings: settings, listener: listener, threads: threads)
+        return FastCGIConfiguration(
+            settings: settings, listener: listener, threads: threads,
+            connectionDeadline: .milliseconds(Int64((deadline * 1_000).rounded())))
     }
 }

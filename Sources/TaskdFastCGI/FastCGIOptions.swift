@@ -19,5 +19,12 @@ struct FastCGIOptions: ParsableArguments {
     @Option(help: "Threads serving requests (env: TASKD_FCGI_THREADS, default: 16)")
     var threads: Int?
 
+    @Option(
+        help: """
+            Seconds a connection may take to send its request, and again to take its answer, before it is cut; \
+            a stop waits at most twice this plus 1 s (env: TASKD_FCGI_CONNECTION_DEADLINE, default: 3)
+            """)
+    var connectionDeadline: Double?
+
     var overrides: ServiceSettings.Overrides { shared.overrides }
 }
