@@ -2,7 +2,7 @@
 # Installs the Debian packages taskd needs to build, run and test; does nothing when they are present.
 set -euo pipefail
 
-packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd)
+packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd strace)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
