@@ -26,10 +26,10 @@ extension APIHandler {
             response = .json(WireFormat.error(code: error.code, message: error.message), status: error.status)
             response.headerFields.append(contentsOf: error.headerFields)
             if response.status.kind == .serverError {
-                logger.error(
+                requestLogger(for: request).error(
                     "Request failed", metadata: ["error": "\(error)", "http.status": "\(response.status.code)"])
-            } else {
-                logger.debug(
+            } else if logger.logLevel <= .debug {
+                requestLogger(for: request).debug(
                     "Request refused",
                     metadata: [
                         "http.method": "\(request.method.rawValue)", "http.path": "\(request.path)",
@@ -37,7 +37,7 @@ extension APIHandler {
                     ])
             }
         } else {
-            logger.error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])
+            requestLogger(for: request).error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])
             response = .json(
                 WireFormat.error(code: "internal_error", message: internalErrorMessage), status: .internalServerError)
         }

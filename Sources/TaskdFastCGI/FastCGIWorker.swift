@@ -114,6 +114,10 @@ struct FastCGIWorker {
         }
         // One request per connection, whatever the peer asked for: libfcgi closes its duplicate after the answer.
         request.pointee.keepConnection = 0
+        // When the request was read to its end nothing of the peer's is left unread, so a plain close cannot reset
+        // the connection under the answer: skip libfcgi's lingering close (shut down writing, then poll and read
+        // until the peer closes), which costs three system calls and a wake-up per request.
+        if FCGX_HasSeenEOF(request.pointee.in) != 0 { _ = FCGX_Detach(request) }
         FCGX_Finish_r(request)
     }
 }
