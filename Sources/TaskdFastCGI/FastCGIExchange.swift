@@ -111,9 +111,9 @@ struct FastCGIExchange: Sendable, Equatable {
     }
 
     /// Reads until `buffer` is full or the stream ends; returns the bytes read.
-    private static func fill(_ buffer: UnsafeMutableBufferPointer<UInt8>, from stream: UnsafeMutablePointer<FCGX_Stream>)
-        -> Int
-    {
+    private static func fill(
+        _ buffer: UnsafeMutableBufferPointer<UInt8>, from stream: UnsafeMutablePointer<FCGX_Stream>
+    ) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         var filled = 0
         while filled < buffer.count {

@@ -89,7 +89,8 @@ final class FastCGIServer: Sendable {
     private func supervise(_ slots: [ConnectionSlot]) -> Stop {
         let clock = ContinuousClock()
         let tick = min(max(connectionDeadline / 10, .milliseconds(10)), .milliseconds(100))
-        let tickMilliseconds = Int32(tick.components.seconds * 1_000 + tick.components.attoseconds / 1_000_000_000_000_000)
+        let tickMilliseconds = Int32(
+            tick.components.seconds * 1_000 + tick.components.attoseconds / 1_000_000_000_000_000)
         var drainDeadline: ContinuousClock.Instant?
         while runningWorkers.load(ordering: .acquiring) > 0 {
             let now = clock.now

@@ -34,7 +34,8 @@ extension Request {
     static func unparsableMethod(_ raw: String?) -> ValidationError {
         guard let raw else {
             return ValidationError(
-                parameter: "REQUEST_METHOD", message: "The request has no method; it must be GET, POST, DELETE or OPTIONS.")
+                parameter: "REQUEST_METHOD",
+                message: "The request has no method; it must be GET, POST, DELETE or OPTIONS.")
         }
         let shown = String(raw.unicodeScalars.prefix(20).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
         return ValidationError(

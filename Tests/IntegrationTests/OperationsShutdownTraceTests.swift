@@ -29,7 +29,8 @@ struct OperationsShutdownTraceTests {
             let tracer = try ChildProcess(
                 name: "strace", executable: URL(fileURLWithPath: "/usr/bin/strace"),
                 arguments: ["-f", "-qq", "-e", "trace=%desc,%net", "-o", traceFile.path, "-p", "\(processID)"],
-                environment: ProcessInfo.processInfo.environment, logDirectory: harness.prefix.appendingPathComponent("logs"))
+                environment: ProcessInfo.processInfo.environment,
+                logDirectory: harness.prefix.appendingPathComponent("logs"))
             do {
                 try await waitUntil("strace to attach to every thread of taskd-fcgi") {
                     Self.isTracedEntirely(processID, by: tracer.processID)

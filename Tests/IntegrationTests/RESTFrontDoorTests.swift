@@ -170,10 +170,15 @@ struct RESTFrontDoorTests {
             let key = try harness.issueKey()
             let query = "api_key=\(key)"
             let cases: [([(String, String)], Int, String)] = [
-                ([("REQUEST_METHOD", "GE T"), ("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", query)], 400, "invalid_request"),
+                (
+                    [("REQUEST_METHOD", "GE T"), ("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", query)], 400,
+                    "invalid_request"
+                ),
                 ([("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", query)], 400, "invalid_request"),
-                ([("REQUEST_METHOD", "PURGE"), ("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", query)], 405,
-                    "method_not_allowed"),
+                (
+                    [("REQUEST_METHOD", "PURGE"), ("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", query)], 405,
+                    "method_not_allowed"
+                ),
                 ([("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", query)], 200, "tasks"),
             ]
             for (parameters, status, expected) in cases {
@@ -184,6 +189,42 @@ struct RESTFrontDoorTests {
                 #expect(answer.status == status, "\(parameters): \(answer)")
                 #expect(answer.body.contains(expected), "\(parameters): \(answer)")
             }
+        }
+    }
+
+    @Test func anAcceptFailureThatCannotRecoverEndsTheProcessWithAFailureStatus() async throws {
+        try await TaskdHarness.with(Self.options(threads: 2, deadline: 3)) { harness in
+            // A responder on a listening socket handed over as fd 0 (as spawn-fcgi does), of which the test keeps a
+            // copy: shutting that socket down for reading makes every accept() on it fail with EINVAL for good.
+            let path = harness.prefix.appendingPathComponent("inherited.sock").path
+            let listening = try TaskdHarness.listen(on: path)
+            defer { close(listening) }
+            var environment = harness.serverEnvironment
+            environment["TASKD_FCGI_SOCKET"] = nil
+            let input = FileHandle(fileDescriptor: dup(listening), closeOnDealloc: true)
+            let responder = try ChildProcess(
+                name: "taskd-fcgi-inherited",
+                executable: try PackagePaths.binaryDirectory().appendingPathComponent(
+                    "taskd-fcgi"), arguments: [], environment: environment,
+                logDirectory: harness.prefix.appendingPathComponent("logs"), standardInput: input)
+            try input.close()
+            do {
+                try await waitUntil("the responder to answer on the inherited socket") {
+                    let peer = try FastCGIPeer(path: path)
+                    try peer.send(FastCGIRecord.request([("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", "/tasks")]))
+                    try await peer.waitForEnd(timeout: .seconds(2))
+                    return peer.answer.status == 401
+                }
+            } catch {
+                await responder.stop()
+                throw error
+            }
+            _ = shutdown(listening, Int32(SHUT_RD))
+            let exited = await responder.waitForExit(timeout: .seconds(5))
+            await responder.stop()
+            #expect(exited, "still running with an unusable socket")
+            #expect(!responder.wasKilledBySignal && responder.terminationStatus == 1, "\(responder.logTail())")
+            #expect(responder.logTail().contains("listening socket is unusable"))
         }
     }
 }

@@ -122,8 +122,10 @@ enum FastCGIRecord {
                 if length < 128 {
                     content.append(UInt8(length))
                 } else {
-                    content += [UInt8(length >> 24) | 0x80, UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF),
-                        UInt8(length & 0xFF)]
+                    content += [
+                        UInt8(length >> 24) | 0x80, UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF),
+                        UInt8(length & 0xFF),
+                    ]
                 }
             }
             content += Array(name.utf8) + Array(value.utf8)
