@@ -72,7 +72,7 @@ listen = $prefix/php-fpm.sock
 pm = static
 pm.max_children = 4
 CONF
-        "$php_fpm" -n -y "$prefix/php/php-fpm.conf" -d opcache.enable=1 -R >/dev/null 2>>"$prefix/logs/php-fpm.log" &
+        "$php_fpm" -y "$prefix/php/php-fpm.conf" -d opcache.enable=1 -R >/dev/null 2>>"$prefix/logs/php-fpm.log" &
         fcgi_bench_php_pid=$!
         pids+=("$fcgi_bench_php_pid")
     fi
@@ -90,9 +90,14 @@ fcgi_verdict() {
     awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "met" : "MISSED" }'
 }
 
-# CPU seconds (user + system) a process has used so far.
+# CPU seconds (user + system) a process and its children (PHP-FPM's workers) have used so far.
 fcgi_bench_cpu_seconds() {
-    awk -v ticks="$(getconf CLK_TCK)" '{ print ($14 + $15) / ticks }' "/proc/$1/stat" 2>/dev/null || echo 0
+    local pid total=0 seconds
+    for pid in "$1" $(pgrep -P "$1" || true); do
+        seconds="$(awk -v ticks="$(getconf CLK_TCK)" '{ print ($14 + $15) / ticks }' "/proc/$pid/stat" 2>/dev/null || echo 0)"
+        total="$(awk -v a="$total" -v b="$seconds" 'BEGIN { print a + b }')"
+    done
+    echo "$total"
 }
 
 # run_wrk plus the CPU the responder behind it used per answered request: "requests/s p50 p99 non2xx cpu_us".
