@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -15,7 +13,11 @@ import Synchronization
 /// The descriptor number can never be reused under the supervisor: libfcgi works on a duplicate (which it may close
 /// whenever it likes), while the worker's own descriptor is closed only by `end()`, inside the same lock that
 /// `cutIfOverdue` holds while it calls `shutdown(2)`.
-final class ConnectionSlot: Sendable {
+///
+/// The lock is pthread's rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see on Linux (it would
+/// report every access behind it as a race, and so could check nothing here).
+final class ConnectionSlot: @unchecked Sendable {
+    // @unchecked Sendable: `state` is only read or written with `mutex` held (`withState`).
     private struct State {
         /// The worker's own descriptor of the connection; -1 between connections.
         var descriptor: Int32 = -1
@@ -25,27 +27,45 @@ final class ConnectionSlot: Sendable {
         var isCut = false
     }
 
-    private let state = Mutex(State())
+    private var state = State()
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        // pthread requires a mutex that never moves: it lives in memory allocated here.
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func withState<Result>(_ body: (inout State) -> Result) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&state)
+    }
 
     /// Starts watching a freshly accepted connection, owned by the worker until `end()`.
     func begin(_ descriptor: Int32, deadline: ContinuousClock.Instant) {
-        state.withLock { $0 = State(descriptor: descriptor, deadline: deadline) }
+        withState { $0 = State(descriptor: descriptor, deadline: deadline) }
     }
 
     /// The handler runs: no deadline until `resumeDeadline`.
     func pauseDeadline() {
-        state.withLock { $0.deadline = nil }
+        withState { $0.deadline = nil }
     }
 
     /// The answer is about to be written.
     func resumeDeadline(_ deadline: ContinuousClock.Instant) {
-        state.withLock { $0.deadline = deadline }
+        withState { $0.deadline = deadline }
     }
 
     /// Forgets the connection and closes the worker's descriptor; returns whether the supervisor had cut it.
     @discardableResult
     func end() -> Bool {
-        state.withLock { state in
+        withState { state in
             let wasCut = state.isCut
             if state.descriptor >= 0 { _ = close(state.descriptor) }
             state = State()
@@ -55,7 +75,7 @@ final class ConnectionSlot: Sendable {
 
     /// Shuts the connection down when its current step is past its deadline; returns whether it did so now.
     func cutIfOverdue(now: ContinuousClock.Instant) -> Bool {
-        state.withLock { state in
+        withState { state in
             guard state.descriptor >= 0, !state.isCut, let deadline = state.deadline, now >= deadline else {
                 return false
             }
@@ -67,6 +87,6 @@ final class ConnectionSlot: Sendable {
 
     /// Whether a connection is open on this slot (for the log line of a drain that ran out of time).
     var isBusy: Bool {
-        state.withLock { $0.descriptor >= 0 }
+        withState { $0.descriptor >= 0 }
     }
 }

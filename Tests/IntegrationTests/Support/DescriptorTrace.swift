@@ -33,13 +33,16 @@ struct DescriptorTrace {
         var pending: [Int: String] = [:]
         for rawLine in log.split(separator: "\n") {
             guard let space = rawLine.firstIndex(of: " "), let thread = Int(rawLine[..<space]) else { continue }
-            var call = String(rawLine[rawLine.index(after: space)...])
+            // strace pads the thread id to a column: `4693  close(7) = 0`, `14693 close(7) = 0`.
+            var call = String(rawLine[space...].drop { $0 == " " })
             if let cut = call.range(of: " <unfinished ...>") {
                 pending[thread] = String(call[..<cut.lowerBound])
                 continue
             }
             if call.hasPrefix("<... "), let resumed = call.range(of: " resumed>") {
-                call = (pending.removeValue(forKey: thread) ?? "") + call[resumed.upperBound...]
+                // A call in progress when strace attached has no first half: its arguments are unknown ("?").
+                let name = call[call.index(call.startIndex, offsetBy: 5)..<resumed.lowerBound]
+                call = (pending.removeValue(forKey: thread) ?? "\(name)(?") + call[resumed.upperBound...]
             }
             replay(call, thread: thread)
         }
@@ -57,7 +60,8 @@ struct DescriptorTrace {
     private mutating func replay(_ call: String, thread: Int) {
         // `name(arguments) = result [ERRNO (text)]`, strace padding the result to a column with spaces.
         guard let parenthesis = call.firstIndex(of: "("),
-            let equals = call.range(of: #"\)\s+= "#, options: [.regularExpression, .backwards])
+            let equals = call.range(of: #"\)\s+= "#, options: [.regularExpression, .backwards]),
+            parenthesis < equals.lowerBound
         else { return }
         let name = String(call[..<parenthesis])
         let arguments = String(call[call.index(after: parenthesis)..<equals.lowerBound])
@@ -66,7 +70,7 @@ struct DescriptorTrace {
         let first = Int(arguments.prefix { $0 != "," && $0 != ")" }.trimmingCharacters(in: .whitespaces))
         switch name {
         case "accept", "accept4":
-            if first != listeningDescriptor && !(first == -1 && result == -1) {
+            if let first, first != listeningDescriptor && !(first == -1 && result == -1) {
                 violations.append("accept on a descriptor other than the listening one: \(call)")
             }
             if result >= 0 {
