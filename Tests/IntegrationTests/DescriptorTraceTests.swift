@@ -20,6 +20,9 @@ import Testing
         10 close(8)                        = 0
         12 pipe2([7, 9], O_CLOEXEC)        = 0
         12 close(9)                        = 0
+        1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) = 77
+        77 close(3)                        = 0
+        77 close(4)                        = -1 EBADF (Bad file descriptor)
         """
 
     @Test func aHealthyTraceHasNoViolations() {

@@ -32,7 +32,9 @@ struct OperationsShutdownTraceTests {
             let traceFile = harness.prefix.appendingPathComponent("logs/descriptors.strace")
             let tracer = try ChildProcess(
                 name: "strace", executable: URL(fileURLWithPath: "/usr/bin/strace"),
-                arguments: ["-f", "-qq", "-e", "trace=%desc,%net", "-o", traceFile.path, "-p", "\(processID)"],
+                arguments: [
+                    "-f", "-qq", "-e", "trace=%desc,%net,%process", "-o", traceFile.path, "-p", "\(processID)",
+                ],
                 environment: ProcessInfo.processInfo.environment,
                 logDirectory: harness.prefix.appendingPathComponent("logs"))
             do {

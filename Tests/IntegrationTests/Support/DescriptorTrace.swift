@@ -1,6 +1,6 @@
 import Foundation
 
-/// Replays an `strace -f -qq -e trace=%desc,%net` log of taskd-fcgi and checks how it used its descriptors: that no
+/// Replays an `strace -f -qq -e trace=%desc,%net,%process` log of taskd-fcgi and checks how it used its descriptors: that no
 /// close(2) or shutdown(2) ever reached a descriptor number the caller did not own.
 ///
 /// Connection descriptors (from accept(2)/accept4(2), and their duplicates) must be closed by the thread that
@@ -22,6 +22,8 @@ struct DescriptorTrace {
     private(set) var connectionsAccepted = 0
     private(set) var connectionsShutDown = 0
     private var open: [Int: Owner] = [:]
+    /// Processes forked by the traced one (its threads are created with CLONE_THREAD).
+    private var otherProcesses: Set<Int> = []
     /// Per thread, the connection numbers it has closed and not opened again since.
     private var closedConnections: [Int: Set<Int>] = [:]
     private let listeningDescriptor: Int
@@ -30,6 +32,25 @@ struct DescriptorTrace {
     init(log: String, listeningDescriptor: Int, preexisting: [Int]) {
         self.listeningDescriptor = listeningDescriptor
         for fd in preexisting { open[fd] = Owner(thread: 0, kind: .preexisting, line: "(open before tracing)") }
+        let calls = Self.calls(in: log)
+        // Processes forked by the traced one (a sanitizer's symbolizer) have descriptor tables of their own; a
+        // child may run before its parent's clone returns, so they are all found first.
+        for (_, call) in calls where ["clone", "clone3", "fork", "vfork"].contains(call.prefix { $0 != "(" }) {
+            if !call.contains("CLONE_THREAD"), let child = Self.result(of: call), child > 0 {
+                otherProcesses.insert(child)
+            }
+        }
+        for (thread, call) in calls where !otherProcesses.contains(thread) {
+            replay(call, thread: thread)
+        }
+        for (fd, owner) in open where owner.kind == .connection {
+            violations.append("connection descriptor \(fd) never closed: \(owner.line)")
+        }
+    }
+
+    /// The log's complete calls, `(thread, "name(arguments) = result ...")`, with calls strace split in two joined.
+    private static func calls(in log: String) -> [(Int, String)] {
+        var calls: [(Int, String)] = []
         var pending: [Int: String] = [:]
         for rawLine in log.split(separator: "\n") {
             guard let space = rawLine.firstIndex(of: " "), let thread = Int(rawLine[..<space]) else { continue }
@@ -44,11 +65,15 @@ struct DescriptorTrace {
                 let name = call[call.index(call.startIndex, offsetBy: 5)..<resumed.lowerBound]
                 call = (pending.removeValue(forKey: thread) ?? "\(name)(?") + call[resumed.upperBound...]
             }
-            replay(call, thread: thread)
+            calls.append((thread, call))
         }
-        for (fd, owner) in open where owner.kind == .connection {
-            violations.append("connection descriptor \(fd) never closed: \(owner.line)")
-        }
+        return calls
+    }
+
+    /// The number after the last `) = ` of a call.
+    private static func result(of call: String) -> Int? {
+        guard let equals = call.range(of: #"\)\s+= "#, options: [.regularExpression, .backwards]) else { return nil }
+        return Int(call[equals.upperBound...].prefix { $0 != " " })
     }
 
     private static let creators: Set<String> = [
