@@ -94,8 +94,13 @@ struct FastCGIExchange: Sendable, Equatable {
     {
         guard let stream else { return [] }
         let expected = min(max(declaredLength ?? 0, 0), limit)
-        var body = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
-            count = fill(buffer, from: stream)
+        var body: [UInt8] = []
+        // Not for an empty body: an array of capacity 0 is the process-wide empty-array singleton, and this
+        // initializer writes its count there (ThreadSanitizer reported the writes of concurrent GETs racing).
+        if expected > 0 {
+            body = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
+                count = fill(buffer, from: stream)
+            }
         }
         guard body.count == expected else { return body }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4_096) { chunk in
