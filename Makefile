@@ -11,11 +11,13 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test:
+	scripts/install-deps.sh test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/test-web.sh
 
-# The code style of STYLE.md: swift-format with the root .swift-format.
+# The code style: swift-format with the root .swift-format.
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests
 
@@ -54,6 +56,7 @@ NGINXDIR ?= $(SYSCONFDIR)/nginx
 
 TASKD_BINARIES = taskd-fcgi taskd-ws taskctl
 TASKD_UNITS = taskd-fcgi.socket taskd-fcgi.service taskd-ws.service taskd.target
+TASKD_WEB_FILES = $(wildcard web/*.html web/*.css web/*.js web/*.svg)
 
 .PHONY: install uninstall
 
@@ -73,12 +76,17 @@ install:
 	install -m 0644 systemd/taskd.env.example "$(DESTDIR)$(DATADIR)/taskd.env.example"
 	install -m 0644 docs/deploying.md "$(DESTDIR)$(DOCDIR)/deploying.md"
 	install -m 0644 openapi/openapi.yaml "$(DESTDIR)$(DATADIR)/openapi.yaml"
+	install -m 0644 openapi/asyncapi.yaml "$(DESTDIR)$(DATADIR)/asyncapi.yaml"
+	# The dashboard nginx serves at `/`.
+	install -d -m 0755 "$(DESTDIR)$(DATADIR)/web"
+	install -m 0644 $(TASKD_WEB_FILES) "$(DESTDIR)$(DATADIR)/web/"
 	# nginx: the locations are taskd's own and always replaced; the site is the operator's (server_name, TLS), so
 	# it is written once, with a pristine copy kept in DATADIR/nginx for comparison after upgrades.
 	install -d -m 0755 "$(DESTDIR)$(NGINXDIR)/sites-available" "$(DESTDIR)$(DATADIR)/nginx"
 	install -m 0644 nginx/taskd-locations.conf "$(DESTDIR)$(NGINXDIR)/taskd-locations.conf"
 	sed -e 's|/etc/nginx/taskd-locations.conf|$(NGINXDIR)/taskd-locations.conf|' \
 		-e 's|set $$taskd_openapi_root /usr/share/taskd;|set $$taskd_openapi_root $(DATADIR);|' \
+		-e 's|set $$taskd_web_root /usr/share/taskd/web;|set $$taskd_web_root $(DATADIR)/web;|' \
 		nginx/taskd.conf > "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
 	chmod 0644 "$(DESTDIR)$(DATADIR)/nginx/taskd.conf"
 	test -e "$(DESTDIR)$(NGINXDIR)/sites-available/taskd" || \

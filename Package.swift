@@ -1,9 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// taskd is Linux-only: it is built on libfcgi, systemd socket activation, inotify and Glibc, and is hosted behind
+// nginx on Linux servers. No Apple platform is declared, and the sources import Glibc without alternatives.
 let package = Package(
     name: "taskd",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "taskd-fcgi", targets: ["TaskdFastCGI"]),
         .executable(name: "taskd-ws", targets: ["TaskdWebSocket"]),
@@ -115,7 +116,9 @@ let package = Package(
                 "TaskdWebSocket", "TaskCore", "TaskStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -1,26 +1,33 @@
 #!/usr/bin/env bash
-# `make bench-ws`: the WebSocket benchmark of issue 4, item 8. Starts nginx, taskd-fcgi and taskd-ws in a temporary
-# prefix, then runs the client side (taskd-ws-bench, release build):
+# `make bench-ws`: the WebSocket benchmark. Starts nginx, taskd-fcgi and taskd-ws in a temporary prefix, and beside
+# them a minimal fan-out server (`taskd-ws-bench floor`) behind a second nginx, then runs the client side
+# (taskd-ws-bench, release build):
 #   1. latency: time from a POST's response to the frame holding the new task reaching every subscriber of the
-#      workspace, with 1, 100 and 1,000 subscribers (p50, p90, p99, max over every frame), through nginx and
-#      straight to taskd-ws's unix socket;
-#   2. idle: taskd-ws's resident memory (VmRSS) per idle WebSocket connection with 10,000 open connections
-#      (connected straight to taskd-ws's unix socket: the figure is the sidecar's own).
-# Targets: p50 <= 2 ms and p99 <= 10 ms at 1,000 subscribers; <= 10 KiB per idle connection.
+#      workspace, with 1, 100 and 1,000 subscribers (p50, p90, p99, max over every frame), and the server's CPU time
+#      per frame sent: taskd through nginx, the floor server through nginx (same machine, same run: what fan-out
+#      through nginx costs here at the least), taskd straight to its unix socket;
+#   2. 10,000 clients through nginx with the local template's limits as they are: every one upgraded, every frame
+#      delivered, and the latency at that size;
+#   3. idle: taskd-ws's resident memory (VmRSS) per idle WebSocket connection with 10,000 open connections
+#      (straight to taskd-ws's unix socket: the figure is the sidecar's own).
+# It ends with a table of targets and verdicts.
 #
 # Environment: BENCH_SUBSCRIBERS (default 1,100,1000), BENCH_ROUNDS (creates per count, default 200),
-# BENCH_IDLE_CONNECTIONS (default 10000), TASKD_SKIP_BUILD=1 to use existing binaries, BENCH_KEEP=1 to keep the
-# temporary prefix.
+# BENCH_IDLE_CONNECTIONS (default 10000), BENCH_CLIENTS_THROUGH_NGINX (default 10000), BENCH_ROUNDS_AT_SCALE
+# (default 20), TASKD_SKIP_BUILD=1 to use existing binaries, BENCH_KEEP=1 to keep the temporary prefix.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 subscribers="${BENCH_SUBSCRIBERS:-1,100,1000}"
 rounds="${BENCH_ROUNDS:-200}"
 idle_connections="${BENCH_IDLE_CONNECTIONS:-10000}"
+clients_through_nginx="${BENCH_CLIENTS_THROUGH_NGINX:-10000}"
+rounds_at_scale="${BENCH_ROUNDS_AT_SCALE:-20}"
 
-# 10,000 connections need 10,000 descriptors on each side (and nginx needs two per proxied subscriber).
+# 10,000 connections need 10,000 descriptors in the client and in taskd-ws, and nginx two per proxied client (split
+# over its workers; nginx raises its workers' limit itself as far as the hard limit allows).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-if (($(ulimit -n) < idle_connections + 1000)); then
+if (($(ulimit -n) < idle_connections + 1000 || $(ulimit -n) < clients_through_nginx + 1000)); then
     echo "the open-files limit is $(ulimit -n); it must exceed $((idle_connections + 1000)) (raise the hard limit)" >&2
     exit 1
 fi
@@ -39,9 +46,17 @@ export TASKD_STATE_DIR="$prefix/state" TASKD_KEYS_FILE="$prefix/state/keys.json"
 export TASKD_FCGI_SOCKET="$prefix/fcgi.sock" TASKD_WS_LISTEN="unix:$prefix/ws.sock"
 # One slot: a long task holds it, so every measured task stays queued and no timed transition adds frames.
 export TASKD_SLOTS=1 TASKD_TIME_SCALE=1 TASKD_MAX_WS_CONNECTIONS=100000 TASKD_LOG_LEVEL=warning
-# Each proxied subscriber holds two nginx connections.
-sed -i -e 's/worker_connections [0-9]*;/worker_connections 8192;/' \
-    -e 's/^worker_processes \(.*\)$/worker_processes \1\nworker_rlimit_nofile 65536;/' "$prefix/nginx.conf"
+
+# The floor: the minimal fan-out server behind its own nginx, rendered from the same template.
+floor_port="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+mkdir -p "$prefix/floor/tmp" "$prefix/floor/logs"
+user_directive=""
+if [[ "$(id -u)" == 0 ]]; then user_directive="user root root;"; fi
+scripts/render-nginx.sh \
+    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$prefix/floor" \
+    "ERROR_LOG=$prefix/floor/logs/error.log" "ACCESS_LOG=off" "FCGI_SOCKET=$prefix/floor/none.sock" \
+    "WS_UPSTREAM=unix:$prefix/floor.sock" "RATE_LIMIT=1000000r/s" "RATE_BURST=1000000" "HTTP_PORT=$floor_port" \
+    "OPENAPI_DIR=$root/openapi" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$prefix/floor/nginx.conf"
 
 key="$("$bin/taskctl" key add bench 2>/dev/null | tail -n 1 || true)"
 if [[ -z "$key" || "$key" == *" "* ]]; then
@@ -55,12 +70,18 @@ pids+=($!)
 "$bin/taskd-ws" 2>"$prefix/logs/taskd-ws.log" &
 ws_pid=$!
 pids+=($ws_pid)
-"$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" &
+"$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" 2>"$prefix/logs/nginx.log" &
+pids+=($!)
+"$bin/taskd-ws-bench" floor --socket "$prefix/floor.sock" 2>"$prefix/logs/floor.log" &
+floor_pid=$!
+pids+=($floor_pid)
+"$nginx_bin" -p "$prefix/floor/" -c "$prefix/floor/nginx.conf" 2>"$prefix/floor/logs/nginx.log" &
 pids+=($!)
 base="http://127.0.0.1:$port"
 ready=0
 for _ in $(seq 100); do
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks?api_key=$key")" == 200 && -S "$prefix/ws.sock" ]]; then
+    if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks?api_key=$key")" == 200 && -S "$prefix/ws.sock" \
+        && -S "$prefix/floor.sock" ]]; then
         ready=1
         break
     fi
@@ -68,18 +89,59 @@ for _ in $(seq 100); do
 done
 ((ready)) || { echo "taskd did not come up:" >&2; cat "$prefix/logs/"*.log >&2; exit 1; }
 
-echo "# taskd-ws benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+results="$prefix/results.txt"
+: >"$results"
+run() { "$@" | tee -a "$results"; }
+
+echo "# taskd-ws benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "# the client, nginx, taskd-fcgi and taskd-ws share these cores"
-# Through nginx (what clients get), then straight to taskd-ws's socket (what the sidecar itself costs); the POSTs
-# always go through nginx to taskd-fcgi.
-"$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" --rounds "$rounds" \
-    --pid "$ws_pid"
-"$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" --rounds "$rounds" \
-    --pid "$ws_pid" --socket "$prefix/ws.sock" --workspace bench-direct
-"$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-key "$key" \
+echo "# the client, nginx, taskd-fcgi and taskd-ws (or the floor server) share these cores"
+# taskd through nginx (what clients get), the floor server through nginx (the least fan-out can cost here), then
+# taskd straight to its socket (what the sidecar itself costs). taskd's POSTs go through nginx to taskd-fcgi; the
+# floor's go to its own socket.
+run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
+    --rounds "$rounds" --pid "$ws_pid"
+run "$bin/taskd-ws-bench" latency --server floor --http-port "$floor_port" --api-key "$key" \
+    --subscribers "$subscribers" --rounds "$rounds" --pid "$floor_pid" --trigger-socket "$prefix/floor.sock"
+run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
+    --rounds "$rounds" --pid "$ws_pid" --socket "$prefix/ws.sock" --workspace bench-direct
+run "$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-key "$key" \
     --connections "$idle_connections"
-if [[ -s "$prefix/logs/taskd-ws.log" ]]; then
-    echo "# taskd-ws log:"
-    cat "$prefix/logs/taskd-ws.log"
-fi
+# Every client through nginx as `make run` configures it: the connect fails the run if nginx or taskd-ws refuse one.
+scale_status=0
+run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$clients_through_nginx" \
+    --rounds "$rounds_at_scale" --pid "$ws_pid" --workspace bench-scale || scale_status=$?
+
+# field NAME LINE-PATTERN: the value of NAME= on the first result line matching the pattern.
+field() { grep -E "$2" "$results" | head -n 1 | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+ms() { sed 's/ms$//' <<<"$1"; }
+us() { sed 's/us$//' <<<"$1"; }
+taskd_p50="$(field p50 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
+taskd_p99="$(field p99 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
+floor_p99="$(field p99 'server=floor via=nginx workspace=bench subscribers=1000 ')"
+taskd_cpu="$(us "$(field server_cpu_per_frame 'server=taskd via=nginx workspace=bench subscribers=1000 ')")"
+floor_cpu="$(us "$(field server_cpu_per_frame 'server=floor via=nginx workspace=bench subscribers=1000 ')")"
+scale_frames="$(field frames 'workspace=bench-scale ')"
+scale_p99="$(field p99 'workspace=bench-scale ')"
+per_connection="$(field per_connection 'idle connections=' | sed 's/B$//')"
+verdict() { if "$python" -c "import sys; sys.exit(0 if $1 else 1)"; then echo met; else echo MISSED; fi; }
+
+echo
+echo "| target | value | ceiling or peer (same run) | verdict |"
+echo "| --- | ---: | ---: | --- |"
+echo "| taskd-ws CPU per frame sent, 1,000 subscribers through nginx <= 3 us | ${taskd_cpu:-n/a} us" \
+    "| floor server ${floor_cpu:-n/a} us | $(verdict "${taskd_cpu:-99} <= 3") |"
+echo "| p99 through nginx at 1,000 subscribers <= 10 ms | ${taskd_p99:-n/a}" \
+    "| floor ${floor_p99:-n/a}; taskd/floor $("$python" -c "print('%.2f' % ($(ms "${taskd_p99:-0ms}") / max($(ms "${floor_p99:-0ms}"), 1e-9)))")x" \
+    "| $(verdict "$(ms "${taskd_p99:-99ms}") <= 10") |"
+echo "| p50 through nginx at 1,000 subscribers <= 2 ms | ${taskd_p50:-n/a} | | $(verdict "$(ms "${taskd_p50:-99ms}") <= 2") |"
+echo "| $clients_through_nginx clients through nginx (local template), every frame delivered" \
+    "| ${scale_frames:-0} frames, p99 ${scale_p99:-n/a} | $((clients_through_nginx * rounds_at_scale)) expected" \
+    "| $(verdict "$scale_status == 0 and ${scale_frames:-0} == $((clients_through_nginx * rounds_at_scale))") |"
+echo "| memory per idle connection <= 10 KiB | ${per_connection:-n/a} B | | $(verdict "${per_connection:-99999} <= 10240") |"
+for log in "$prefix/logs/taskd-ws.log" "$prefix/logs/nginx.log"; do
+    if [[ -s "$log" ]]; then
+        echo "# $(basename "$log"):"
+        tail -n 20 "$log"
+    fi
+done

@@ -77,6 +77,8 @@ check "POST through nginx answers 201" "[[ \$(in_container \"curl -s -o /dev/nul
 check "GET lists it" "in_container \"curl -s -H '$host' '$url?api_key=$key'\" | grep -q '\"id\":1'"
 check "only taskd and www-data can reach /run/taskd" "[[ \$(in_container 'stat -c %U:%G:%a /run/taskd') == taskd:www-data:2750 ]]"
 check "a WebSocket upgrade through nginx gets 101 and the list" "in_container \"curl -s -i -N --max-time 2 -H '$host' -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' 'http://127.0.0.1:$port/ws/tasks?api_key=$key' || true\" | grep -a -q '101 Switching Protocols'"
+check "the dashboard is served at /" "in_container \"curl -s -H '$host' 'http://127.0.0.1:$port/'\" | grep -q 'src=\"/dashboard.js\"'"
+check "the AsyncAPI document is served" "in_container \"curl -s -H '$host' 'http://127.0.0.1:$port/asyncapi.yaml'\" | grep -q '^asyncapi: 3.0.0'"
 for service in taskd-fcgi taskd-ws; do
     check "$service exposure <= 1.0" "in_container 'systemd-analyze security $service.service' | tail -n 1 | awk '{ exit !(\$(NF-2) + 0 <= 1.0) }'"
 done

@@ -4,6 +4,12 @@ set -euo pipefail
 
 packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd strace)
 missing=()
+# The stream client `make run` prints (python3 -m websockets). `install-deps.sh test` (make test) adds what the web
+# tests need (scripts/test-web.sh): a venv for their pinned PyPI packages, headless Chromium with its driver, a font.
+packages+=(python3-websockets)
+if [ "${1:-}" = "test" ]; then
+    packages+=(python3-venv chromium chromium-driver fonts-dejavu-core)
+fi
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done

@@ -5,7 +5,8 @@
 # Settings (environment): TASKD_HTTP_PORT (default 8080), TASKD_STATE_DIR (default var/state-$TASKD_HTTP_PORT),
 # TASKD_SLOTS, TASKD_TIME_SCALE and every other TASKD_* variable the servers read. Two copies run side by side
 # with different ports (each gets its own state directory unless TASKD_STATE_DIR says otherwise).
-# TASKD_SKIP_BUILD=1 uses the binaries already built.
+# TASKD_SKIP_BUILD=1 uses the binaries already built; TASKD_BIN_DIR names the directory holding them (default: the
+# release build).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -22,7 +23,7 @@ scripts/install-deps.sh
 if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
     swift build -c release
 fi
-bin="$(swift build -c release --show-bin-path)"
+bin="${TASKD_BIN_DIR:-$(swift build -c release --show-bin-path)}"
 nginx_bin="$(command -v nginx || true)"
 for candidate in /usr/sbin/nginx /usr/local/sbin/nginx; do
     [[ -z "$nginx_bin" && -x "$candidate" ]] && nginx_bin="$candidate"
@@ -55,8 +56,18 @@ scripts/render-nginx.sh \
     "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "ERROR_LOG=stderr" \
     "ACCESS_LOG=$run/logs/access.log taskd" "FCGI_SOCKET=$run/fcgi.sock" "WS_UPSTREAM=unix:$run/ws.sock" \
     "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" "HTTP_PORT=$port" \
-    "OPENAPI_DIR=$root/openapi" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$run/nginx.conf"
+    "OPENAPI_DIR=$root/openapi" "WEB_DIR=$root/web" \
+    "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$run/nginx.conf"
 "$nginx_bin" -t -q -p "$run/" -c "$run/nginx.conf"
+
+# 10,000 WebSocket clients need 20,000 nginx connections in a worker (nginx/local.conf.template) and 10,000 sockets in
+# taskd-ws; both raise their open-files limit, but only as far as the hard limit lets them.
+nginx_files="$(sed -n 's/^worker_rlimit_nofile \([0-9]*\);/\1/p' nginx/local.conf.template)"
+if ! (ulimit -n "$nginx_files") 2>/dev/null; then
+    echo "warning: the hard open-files limit is $(ulimit -Hn): nginx cannot raise its workers' to $nginx_files," \
+        "so each worker proxies at most about $(($(ulimit -Hn) / 2)) WebSocket clients (10,000 on one worker need" \
+        "$nginx_files). Raise it (ulimit -Hn, or LimitNOFILE= / limits.conf) for more." >&2
+fi
 
 pids=()
 stop_all() {
@@ -83,18 +94,47 @@ pids+=($!)
 pids+=($!)
 
 base="http://127.0.0.1:$port"
+# The commands below are printed once they work: both servers listen, and nginx reaches them (401: no key given).
+for _ in $(seq 150); do
+    [[ -S "$run/fcgi.sock" && -S "$run/ws.sock" ]] || { sleep 0.1; continue; }
+    rest="$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks" || true)"
+    stream="$(curl -s -o /dev/null -w '%{http_code}' "$base/ws/tasks" || true)"
+    [[ "$rest" == 401 && "$stream" == 401 ]] && break
+    sleep 0.1
+done
+
+# Every line indented by two spaces below is a command to paste as it is (Tests/WebTests/test_first_run.py runs
+# each one against this stack); keep it so.
+query="api_key=$demo_key&workspace_id=demo"
+json="-H 'Content-Type: application/json'"
+slots="${TASKD_SLOTS:-6}"
 cat <<INFO
 
 taskd is running on $base (state: $TASKD_STATE_DIR). Ctrl-C stops it.
-Demo key (tenant "demo"): $demo_key
+The demo key (tenant "demo") is $demo_key
 
-  curl -s '$base/tasks?api_key=$demo_key'
-  curl -s -X POST '$base/tasks?api_key=$demo_key' -H 'Content-Type: application/json' -d '{"name":"Task name","type":"gx.tiny"}'
-  curl -s -X DELETE '$base/tasks/1?api_key=$demo_key'
-  curl -s -X POST '$base/tasks/flush?api_key=$demo_key'
-  websocat 'ws://127.0.0.1:$port/ws/tasks?api_key=$demo_key'
-  curl -s '$base/openapi.yaml'
+The dashboard, with the demo key and workspace in the URL fragment (which the browser keeps to itself):
+  $base/#$query
 
+The API, from another terminal (workspace "demo": watch the dashboard while you paste):
+  curl -s '$base/tasks?$query'
+  curl -s -X POST '$base/tasks?$query' $json -d '{"name":"Task name","type":"gx.tiny"}'
+  curl -s -X POST '$base/tasks/flush?$query' -w '%{http_code}\n'
+  curl -s '$base/openapi.yaml' | head -n 5
+
+The stream: the list at once, then after every change (Debian's python3-websockets; websocat works too):
+  /usr/bin/python3 -m websockets 'ws://127.0.0.1:$port/ws/tasks?$query'
+
+Only a queued task can be deleted, one waiting for a slot (a workspace runs $slots at once): fill the slots of
+workspace "busy" with long tasks, add one more, and delete it:
+  for n in \$(seq $slots); do curl -s -o /dev/null -X POST '$base/tasks?api_key=$demo_key&workspace_id=busy' $json -d '{"name":"Long","type":"gx.heavy"}'; done
+  id=\$(curl -s -X POST '$base/tasks?api_key=$demo_key&workspace_id=busy' $json -d '{"name":"Waiting","type":"gx.tiny"}' | jq .task.id); curl -s -X DELETE "$base/tasks/\$id?api_key=$demo_key&workspace_id=busy" -w '%{http_code}\n'
+
+taskctl, the operator's tool, on this state directory (keys, workspaces, checks):
+  export PATH="$bin:\$PATH" TASKD_STATE_DIR='$TASKD_STATE_DIR' TASKD_KEYS_FILE='$TASKD_KEYS_FILE'
+  taskctl key list
+
+Logs: nginx's access log is $run/logs/access.log; the servers log to this terminal.
 INFO
 
 # When any of the three exits on its own, stop the others too.

@@ -57,10 +57,16 @@ public final class APIHandler: Sendable {
 
     /// The same `api_key` and `workspace_id` checks as REST, for the WebSocket sidecar's handshake.
     public func authorize(_ request: Request) throws -> WorkspaceKey {
+        try authorizeGrant(request).workspace
+    }
+
+    /// `authorize`, plus what the key granted, so that a stream can later ask `KeyRing.stillGrants` whether the key
+    /// was revoked since.
+    public func authorizeGrant(_ request: Request) throws -> (workspace: WorkspaceKey, grant: KeyGrant) {
         guard let text = request.query["api_key"], !text.isEmpty else { throw AuthError.missingKey }
-        guard let key = APIKey(text), let tenant = keys.tenant(for: key) else { throw AuthError.unknownKey }
+        guard let key = APIKey(text), let grant = keys.grant(for: key) else { throw AuthError.unknownKey }
         let workspace = try request.query["workspace_id"].map(WorkspaceID.init(parsing:)) ?? .default
-        return WorkspaceKey(tenant: tenant, workspace: workspace)
+        return (WorkspaceKey(tenant: grant.tenant, workspace: workspace), grant)
     }
 
     /// The JSON error answer (with CORS) for anything `authorize` or the sidecar throws.

@@ -46,6 +46,15 @@ extension APIHandler {
     }
 }
 
+extension APIHandler {
+    /// The JSON error for a request too malformed to become a `Request` (an HTTP parser error, a method that is not
+    /// a token): there is no method, path or origin to go by, so it carries no CORS field.
+    public func errorResponse(forUnreadableRequest error: ValidationError) -> Response {
+        logger.debug("Unreadable request refused", metadata: ["error.message": "\(error.message)"])
+        return .json(WireFormat.error(code: error.code, message: error.message), status: error.status)
+    }
+}
+
 /// What a client learns of a fault of ours: the details go to the log only.
 let internalErrorMessage = "The server failed to answer this request; it has been logged."
 
@@ -156,17 +165,35 @@ extension LimitError: HTTPErrorConvertible {
 }
 
 extension UpgradeError: HTTPErrorConvertible {
-    var status: HTTPResponse.Status { .upgradeRequired }
-    var code: String { "upgrade_required" }
+    var status: HTTPResponse.Status {
+        switch self {
+        case .upgradeRequired: .upgradeRequired
+        case .overCapacity: .serviceUnavailable
+        }
+    }
+
+    var code: String {
+        switch self {
+        case .upgradeRequired: "upgrade_required"
+        case .overCapacity: "unavailable"
+        }
+    }
 
     var message: String {
         switch self {
         case .upgradeRequired:
             "/ws/tasks is a WebSocket endpoint; connect with a WebSocket client (Upgrade: websocket)."
+        case .overCapacity:
+            "The server has as many WebSocket connections as it can hold; try again in a few seconds."
         }
     }
 
-    var headerFields: HTTPFields { [.upgrade: "websocket"] }
+    var headerFields: HTTPFields {
+        switch self {
+        case .upgradeRequired: [.upgrade: "websocket"]
+        case .overCapacity: [.retryAfter: "5"]
+        }
+    }
 }
 
 extension StoreError: HTTPErrorConvertible {

@@ -31,48 +31,38 @@ public struct ServiceSettings: Sendable, Equatable {
         public init() {}
     }
 
-    public static let defaultStateDirectory = "/var/lib/taskd"
-
     /// Resolves and validates every setting; a bad value is reported with the variable that holds it.
     public static func resolve(overrides: Overrides, environment: [String: String]) throws(ValidationError)
         -> ServiceSettings
     {
         let reader = SettingReader(environment: environment)
-        let stateDirectory = try reader.string(
-            overrides.stateDirectory, "TASKD_STATE_DIR", default: defaultStateDirectory)
-        let keysFile = try reader.string(overrides.keysFile, "TASKD_KEYS_FILE", default: stateDirectory + "/keys.json")
-        let slots = try reader.integer(
-            overrides.slots, "TASKD_SLOTS", default: SchedulePolicy.defaultSlots, in: 1...10_000)
-        let timeScale = try reader.double(overrides.timeScale, "TASKD_TIME_SCALE", default: 1)
+        let stateDirectory = try reader.value(of: SettingCatalog.stateDirectory, flag: overrides.stateDirectory)
+        let keysFile = try reader.value(
+            of: SettingCatalog.keysFile, flag: overrides.keysFile, default: stateDirectory + "/keys.json")
+        let slots = try reader.value(of: SettingCatalog.slots, flag: overrides.slots)
+        let timeScale = try reader.value(of: SettingCatalog.timeScale, flag: overrides.timeScale)
         let policy: SchedulePolicy
         do {
             policy = try SchedulePolicy(slots: slots, timeScale: timeScale)
         } catch {
-            throw ValidationError(parameter: "TASKD_TIME_SCALE", message: error.message)
+            throw ValidationError(parameter: SettingCatalog.timeScale.variable, message: error.message)
         }
-        let origins = try reader.string(overrides.corsOrigins, "TASKD_CORS_ORIGINS", default: "*")
+        let origins = try reader.value(of: SettingCatalog.corsOrigins, flag: overrides.corsOrigins)
             .split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-        let level = try reader.string(overrides.logLevel, "TASKD_LOG_LEVEL", default: "info")
-        guard let logLevel = Logger.Level(rawValue: level) else {
-            throw ValidationError(
-                parameter: "TASKD_LOG_LEVEL",
-                message:
-                    "TASKD_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(level)'."
-            )
-        }
+        let level = try reader.value(of: SettingCatalog.logLevel, flag: overrides.logLevel)
         return ServiceSettings(
             stateDirectory: stateDirectory,
             keysFile: keysFile,
             policy: policy,
             corsOrigins: origins.isEmpty ? ["*"] : origins,
-            maxTasksPerWorkspace: try reader.integer(
-                overrides.maxTasksPerWorkspace, "TASKD_MAX_TASKS", default: 10_000, in: 1...10_000_000),
-            maxWorkspacesPerTenant: try reader.integer(
-                overrides.maxWorkspacesPerTenant, "TASKD_MAX_WORKSPACES", default: 1_000, in: 1...10_000_000),
-            maxConnectionsPerTenant: try reader.integer(
-                overrides.maxConnectionsPerTenant, "TASKD_MAX_WS_CONNECTIONS", default: 100, in: 1...10_000_000),
-            openMode: try reader.boolean(overrides.openMode, "TASKD_OPEN_MODE", default: false),
-            logLevel: logLevel)
+            maxTasksPerWorkspace: try reader.value(of: SettingCatalog.maxTasks, flag: overrides.maxTasksPerWorkspace),
+            maxWorkspacesPerTenant: try reader.value(
+                of: SettingCatalog.maxWorkspaces, flag: overrides.maxWorkspacesPerTenant),
+            maxConnectionsPerTenant: try reader.value(
+                of: SettingCatalog.maxWebSocketConnections, flag: overrides.maxConnectionsPerTenant),
+            openMode: try reader.value(of: SettingCatalog.openMode, flag: overrides.openMode),
+            // The declaration accepts only names of levels.
+            logLevel: Logger.Level(rawValue: level) ?? .info)
     }
 
     /// The settings as they may be logged: nothing here is secret, but paths and limits help an operator.

@@ -1,8 +1,8 @@
 import TaskCore
 
-/// Reads one setting from a flag value or a `TASKD_*` variable, naming the variable when its value is unusable.
-///
-/// Every binary resolves its own settings with this, so precedence and messages are the same everywhere.
+/// Resolves settings from their declarations: the flag's value, else the `TASKD_*` variable's when set and
+/// non-empty, else the declared default. A value that does not parse or is out of range is reported with the
+/// variable that names the setting, so every binary's messages read the same.
 public struct SettingReader: Sendable {
     public let environment: [String: String]
 
@@ -10,62 +10,48 @@ public struct SettingReader: Sendable {
         self.environment = environment
     }
 
-    /// The flag's value, else the variable's when set and non-empty, else `nil`.
-    public func raw(_ flag: String?, _ variable: String) -> String? {
-        if let flag { return flag }
-        if let value = environment[variable], !value.isEmpty { return value }
-        return nil
-    }
-
-    public func string(_ flag: String?, _ variable: String, default fallback: String) throws(ValidationError) -> String
+    /// The setting's value; `fallback` replaces the declared default when that depends on other settings.
+    public func value<Value>(of setting: Setting<Value>, flag: Value?, default fallback: Value? = nil)
+        throws(ValidationError) -> Value
     {
-        let value = raw(flag, variable) ?? fallback
-        guard !value.isEmpty else {
-            throw ValidationError(parameter: variable, message: "\(variable) must not be empty.")
-        }
-        return value
-    }
-
-    public func integer(
-        _ flag: Int?, _ variable: String, default fallback: Int, in range: ClosedRange<Int>
-    ) throws(ValidationError) -> Int {
-        let value: Int
+        let value: Value
         if let flag {
             value = flag
-        } else if let text = raw(nil, variable) {
-            guard let parsed = Int(text) else {
-                throw ValidationError(parameter: variable, message: "\(variable) must be an integer, got '\(text)'.")
+        } else if let text = variableText(setting) {
+            guard let parsed = Value(settingText: text) else {
+                throw ValidationError(
+                    parameter: setting.variable,
+                    message: "\(setting.variable) must be \(Value.expectation), got '\(text.prefix(120))'.")
             }
             value = parsed
+        } else if let defaultValue = fallback ?? setting.defaultValue {
+            value = defaultValue
         } else {
-            value = fallback
+            preconditionFailure("\(setting.variable) has no default and none was given")
         }
-        guard range.contains(value) else {
+        try check(value, of: setting)
+        return value
+    }
+
+    /// Whether the flag or the variable sets the setting (rather than its default).
+    public func isSet<Value>(_ setting: Setting<Value>, flag: Value?) -> Bool {
+        flag != nil || variableText(setting) != nil
+    }
+
+    private func variableText<Value>(_ setting: Setting<Value>) -> String? {
+        guard let text = environment[setting.variable], !text.isEmpty else { return nil }
+        return text
+    }
+
+    private func check<Value>(_ value: Value, of setting: Setting<Value>) throws(ValidationError) {
+        if let text = value as? String, text.isEmpty {
+            throw ValidationError(parameter: setting.variable, message: "\(setting.variable) must not be empty.")
+        }
+        guard setting.isAccepted(value) else {
+            let shown = value.settingText.prefix(120)
             throw ValidationError(
-                parameter: variable,
-                message: "\(variable) must be between \(range.lowerBound) and \(range.upperBound), got \(value).")
-        }
-        return value
-    }
-
-    public func double(_ flag: Double?, _ variable: String, default fallback: Double) throws(ValidationError) -> Double
-    {
-        if let flag { return flag }
-        guard let text = raw(nil, variable) else { return fallback }
-        guard let value = Double(text), value.isFinite else {
-            throw ValidationError(parameter: variable, message: "\(variable) must be a number, got '\(text)'.")
-        }
-        return value
-    }
-
-    public func boolean(_ flag: Bool?, _ variable: String, default fallback: Bool) throws(ValidationError) -> Bool {
-        if let flag { return flag }
-        guard let text = raw(nil, variable) else { return fallback }
-        switch text.lowercased() {
-        case "1", "true", "yes", "on": return true
-        case "0", "false", "no", "off": return false
-        default:
-            throw ValidationError(parameter: variable, message: "\(variable) must be true or false, got '\(text)'.")
+                parameter: setting.variable,
+                message: "\(setting.variable) must be \(setting.constraint ?? Value.expectation), got '\(shown)'.")
         }
     }
 }

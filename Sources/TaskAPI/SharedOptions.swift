@@ -1,33 +1,34 @@
 import ArgumentParser
 
 /// The command-line flags of the settings every taskd server shares; each binary adds its own beside them with
-/// `@OptionGroup`. Every flag is optional: an absent one leaves the `TASKD_*` variable or the default in force.
+/// `@OptionGroup`. Every flag is optional: an absent one leaves the `TASKD_*` variable or the default in force. Names
+/// and help come from `SettingCatalog`.
 public struct SharedOptions: ParsableArguments {
-    @Option(help: "State directory (env: TASKD_STATE_DIR, default: /var/lib/taskd)")
+    @Option(name: SettingCatalog.stateDirectory.name, help: SettingCatalog.stateDirectory.help)
     public var stateDir: String?
 
-    @Option(help: "Keys file (env: TASKD_KEYS_FILE, default: <state dir>/keys.json)")
+    @Option(name: SettingCatalog.keysFile.name, help: SettingCatalog.keysFile.help)
     public var keysFile: String?
 
-    @Option(help: "Tasks running at once per workspace (env: TASKD_SLOTS, default: 6)")
+    @Option(name: SettingCatalog.slots.name, help: SettingCatalog.slots.help)
     public var slots: Int?
 
-    @Option(help: "Multiplier of every task duration (env: TASKD_TIME_SCALE, default: 1)")
+    @Option(name: SettingCatalog.timeScale.name, help: SettingCatalog.timeScale.help)
     public var timeScale: Double?
 
-    @Option(help: "Allowed CORS origins, comma-separated, or * (env: TASKD_CORS_ORIGINS, default: *)")
+    @Option(name: SettingCatalog.corsOrigins.name, help: SettingCatalog.corsOrigins.help)
     public var corsOrigins: String?
 
-    @Option(help: "Tasks kept per workspace (env: TASKD_MAX_TASKS, default: 10000)")
+    @Option(name: SettingCatalog.maxTasks.name, help: SettingCatalog.maxTasks.help)
     public var maxTasks: Int?
 
-    @Option(help: "Workspaces per tenant (env: TASKD_MAX_WORKSPACES, default: 1000)")
+    @Option(name: SettingCatalog.maxWorkspaces.name, help: SettingCatalog.maxWorkspaces.help)
     public var maxWorkspaces: Int?
 
-    @Option(help: "Accept any non-empty key as its own tenant: true or false (env: TASKD_OPEN_MODE, default: false)")
+    @Option(name: SettingCatalog.openMode.name, help: SettingCatalog.openMode.help)
     public var openMode: Bool?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (env: TASKD_LOG_LEVEL, default: info)")
+    @Option(name: SettingCatalog.logLevel.name, help: SettingCatalog.logLevel.help)
     public var logLevel: String?
 
     public init() {}

@@ -6,10 +6,10 @@ import TaskCore
 
 /// The options every command takes: where the state is, and how to print.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"), help: "State directory (env: TASKD_STATE_DIR, default: /var/lib/taskd)")
+    @Option(name: SettingCatalog.stateDirectory.name, help: SettingCatalog.stateDirectory.help)
     var stateDirectory: String?
 
-    @Option(name: .customLong("keys-file"), help: "Keys file (env: TASKD_KEYS_FILE, default: STATE_DIR/keys.json)")
+    @Option(name: SettingCatalog.keysFile.name, help: SettingCatalog.keysFile.help)
     var keysFile: String?
 
     @Option(

@@ -18,16 +18,23 @@ public final class WorkspaceStore: Sendable {
     private let changeLog: ChangeLogWriter
     private let logger: Logger
 
-    /// Opens (creating if needed) a state directory.
+    /// Opens (creating if needed) a state directory. `readOnly` opens an existing one for reading only (the
+    /// WebSocket sidecar): nothing is created or opened for writing until a write is attempted, which then fails.
     public init(
         directory: String, maxWorkspacesPerTenant: Int, logger: Logger,
-        changeLogLimit: Int64 = WorkspaceStore.defaultChangeLogLimit
+        changeLogLimit: Int64 = WorkspaceStore.defaultChangeLogLimit, readOnly: Bool = false
     ) throws(StoreError) {
         self.directory = directory
         self.maxWorkspacesPerTenant = maxWorkspacesPerTenant
         self.workspacesDirectory = directory + "/workspaces"
         self.changeLog = ChangeLogWriter(directory: directory, limit: changeLogLimit)
         self.logger = logger
+        if readOnly {
+            guard Self.isExistingDirectory(directory) else {
+                throw .io(operation: "open", path: directory, errno: ENOENT)
+            }
+            return
+        }
         do {
             try Syscall.makeDirectories(workspacesDirectory)
             try changeLog.prepare()

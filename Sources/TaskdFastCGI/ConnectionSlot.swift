@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// One worker's connection as the supervisor sees it: which descriptor, and until when its current step may take.
 ///

@@ -1,8 +1,6 @@
 import CFastCGI
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// One request as libfcgi delivered it, copied into Swift values at once (libfcgi frees the parameter strings at the
 /// next accept or finish). Only the parameters taskd reads are copied: nginx sends twenty or so, and turning each

@@ -2,9 +2,7 @@ import CFastCGI
 import Logging
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// Serves FastCGI requests on a listening socket with a fixed set of worker threads (`FastCGIWorker`) until shutdown
 /// is requested, while the calling (main) thread supervises: it cuts connections past their deadline and, once

@@ -1,9 +1,7 @@
 import CFastCGI
 import Logging
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// One request thread: it accepts a connection itself, hands it to libfcgi for the record layer, answers, and closes.
 ///

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// The socket nginx connects to: created here, handed over by systemd, or inherited on fd 0 from a spawner.
 ///

@@ -20,17 +20,6 @@ extension Request {
             requestID: exchange[.requestID].flatMap { $0.isEmpty ? nil : $0 })
     }
 
-    /// The same request with a stand-in method, for the 400 answer to a method that does not parse: the answer needs
-    /// the request's header fields (CORS) and id (the log); the method only labels the log line.
-    init(unparsableFastCGI exchange: FastCGIExchange) {
-        self.init(
-            method: Self.unparsableMethodLabel, path: Self.path(from: exchange), rawQuery: "",
-            headerFields: Self.headerFields(from: exchange), body: [],
-            requestID: exchange[.requestID].flatMap { $0.isEmpty ? nil : $0 })
-    }
-
-    private static let unparsableMethodLabel = HTTPRequest.Method("UNPARSABLE") ?? .options
-
     static func unparsableMethod(_ raw: String?) -> ValidationError {
         guard let raw else {
             return ValidationError(

@@ -16,9 +16,7 @@
 
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// The process-wide "stop accepting" flag, set by SIGTERM / SIGINT, and the pipe that wakes the supervisor.
 enum ShutdownSignal {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// Why taskd-fcgi could not start. Startup failures exit non-zero with this message; requests never produce one.
 enum StartupError: Error, CustomStringConvertible {

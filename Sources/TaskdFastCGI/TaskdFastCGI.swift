@@ -67,10 +67,11 @@ struct TaskdFastCGI: ParsableCommand {
             threads: configuration.threads, bodyLimit: APIHandler.maximumBodyBytes + 1,
             connectionDeadline: configuration.connectionDeadline, logger: logger
         ) { exchange in
-            do {
+            do throws(TaskCore.ValidationError) {
                 return handler.handle(try Request(fastCGI: exchange)).fastCGIRecord
             } catch {
-                return handler.errorResponse(for: error, to: Request(unparsableFastCGI: exchange)).fastCGIRecord
+                // A method that is not an HTTP token: answered 400 as unreadable, never served as another method.
+                return handler.errorResponse(forUnreadableRequest: error).fastCGIRecord
             }
         }
         switch try server.run() {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Glibc
 
 /// A plain POSIX thread running one closure, joined by its owner. The FastCGI loop is synchronous and blocks in
 /// poll() and in the store's fsyncs, so it runs on its own threads, never on Swift's concurrency pool.

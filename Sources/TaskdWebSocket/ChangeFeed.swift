@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -9,20 +10,30 @@ import TaskStore
 /// The follower blocks (inotify) while it waits, so it never runs on an event loop or the concurrency pool. It is
 /// opened when the feed is created, before the server accepts anyone: a workspace read for a new subscriber after
 /// that moment can never miss a record, because every later change is in the part of the log still to be read.
+///
+/// taskd-ws sees the state directory read-only, so it cannot create a log that does not exist yet (a fresh
+/// installation before the responder's first start): the feed then opens it as soon as it appears, and has every
+/// watched workspace read again.
 final class ChangeFeed: Service, @unchecked Sendable {
-    // @unchecked Sendable: `follower` is used only by the feed's own thread once `run` starts it (never before, never
-    // after the thread ends); `stopping` is atomic; the rest is immutable and Sendable.
-    private let follower: ChangeLogFollower
+    // @unchecked Sendable: `follower` is set in `init`, then used and set only by the feed's own thread once `run`
+    // starts it (never after the thread ends); `stopping` is atomic; the rest is immutable and Sendable.
+    private var follower: ChangeLogFollower?
+    private let stateDirectory: String
     private let hub: WorkspaceHub
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     /// How long one wait may last, so that a stop request is seen quickly even without log activity.
     static let waitSlice: Duration = .milliseconds(200)
 
-    init(stateDirectory: String, hub: WorkspaceHub, logger: Logger) throws(StoreError) {
-        self.follower = try ChangeLogFollower(directory: stateDirectory)
+    init(stateDirectory: String, hub: WorkspaceHub, logger: Logger) {
+        self.stateDirectory = stateDirectory
         self.hub = hub
         self.logger = logger
+        do {
+            follower = try ChangeLogFollower(directory: stateDirectory)
+        } catch {
+            logger.warning("The change log cannot be opened yet; waiting for it", metadata: ["error": "\(error)"])
+        }
     }
 
     func run() async throws {
@@ -44,6 +55,10 @@ final class ChangeFeed: Service, @unchecked Sendable {
     private func follow() {
         var failing = false
         while !stopping.load(ordering: .relaxed) {
+            guard let follower = follower ?? openFollower() else {
+                usleep(useconds_t(Self.waitSlice / .microseconds(1)))
+                continue
+            }
             do {
                 let events = try follower.poll()
                 if failing {
@@ -61,5 +76,14 @@ final class ChangeFeed: Service, @unchecked Sendable {
             }
             follower.waitForActivity(timeout: Self.waitSlice)
         }
+    }
+
+    /// Opens the log that could not be opened before; what changed meanwhile is unknown, so everything is read again.
+    private func openFollower() -> ChangeLogFollower? {
+        guard let opened = try? ChangeLogFollower(directory: stateDirectory) else { return nil }
+        logger.info("Change log opened")
+        follower = opened
+        hub.receive([.reset])
+        return opened
     }
 }

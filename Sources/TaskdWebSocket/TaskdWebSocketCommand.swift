@@ -15,6 +15,9 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
         commandName: "taskd-ws",
         abstract: "Streams each workspace's task list to WebSocket clients (GET /ws/tasks).")
 
+    /// Below this many connections, the budget is logged as a warning: the deployment documents 10,000 clients.
+    static let expectedConnections = 10_000
+
     @OptionGroup var options: WebSocketOptions
 
     func run() async throws {
@@ -32,41 +35,56 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
         logger.info(
             "Starting",
             metadata: settings.logMetadata.merging(
-                ["listen": "\(resolved.listen)", "ping.interval": "\(resolved.pingInterval)"]
+                [
+                    "listen": "\(resolved.listen)", "ping.interval": "\(resolved.pingInterval)",
+                    "socket.mode": "\(String(resolved.socketMode, radix: 8))",
+                ]
             ) { $1 })
 
+        // Only reads: the state directory may be (and under systemd is) read-only to this process.
         let store = try WorkspaceStore(
             directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant,
-            logger: logger)
+            logger: logger, readOnly: true)
         let keys = KeyRing(path: settings.keysFile, openMode: settings.openMode, logger: logger)
         let api = APIHandler(settings: settings, store: store, keys: keys, logger: logger)
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let threadPool = NIOThreadPool(numberOfThreads: 2)
-        threadPool.start()
+        // NIO's process-wide event loops and thread pool: nothing to shut down, so every way out is the same.
+        let group = MultiThreadedEventLoopGroup.singleton
+        let threadPool = NIOThreadPool.singleton
         let hub = WorkspaceHub(
             eventLoop: group.next(), machine: TaskStateMachine(policy: settings.policy), threadPool: threadPool,
             clock: WallClock.now, logger: logger, read: { key in try store.read(key) })
-        let registry = ConnectionRegistry(limitPerTenant: settings.maxConnectionsPerTenant)
-        let feed = try ChangeFeed(stateDirectory: settings.stateDirectory, hub: hub, logger: logger)
+        let feed = ChangeFeed(stateDirectory: settings.stateDirectory, hub: hub, logger: logger)
+
+        // Taken once everything that stays open is open (event loops, the change log), before the first connection.
+        let budget = DescriptorBudget.ofThisProcess()
+        let budgetMetadata: Logger.Metadata = [
+            "fd.limit": "\(budget.limit)", "fd.in_use": "\(budget.inUse)", "connections.max": "\(budget.connections)",
+        ]
+        if budget.connections < Self.expectedConnections {
+            logger.warning(
+                "The open-files limit allows fewer WebSocket connections than expected; raise LimitNOFILE",
+                metadata: budgetMetadata.merging(["connections.expected": "\(Self.expectedConnections)"]) { $1 })
+        } else {
+            logger.info("Connection budget", metadata: budgetMetadata)
+        }
+        let registry = ConnectionRegistry(
+            budget: budget.connections, limitPerTenant: settings.maxConnectionsPerTenant)
+        let gate = UpgradeGate(api: api, keys: keys, registry: registry, threadPool: threadPool)
         let server = WebSocketServer(
-            listen: resolved.listen, pingInterval: resolved.pingInterval, group: group,
-            gate: UpgradeGate(api: api, registry: registry, threadPool: threadPool), hub: hub, registry: registry,
-            logger: logger)
+            listen: resolved.listen, socketMode: resolved.socketMode, socketCap: budget.socketCap,
+            pingInterval: resolved.pingInterval, group: group, gate: gate, hub: hub, logger: logger)
+        let keyWatch = KeyWatch(keys: keys, registry: registry, threadPool: threadPool, logger: logger)
 
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [feed, server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: [feed, server, keyWatch], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(5)
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
         } catch {
             logger.error("Stopped on an error", metadata: ["error": "\(error)"])
-            try? await threadPool.shutdownGracefully()
-            try? await group.shutdownGracefully()
             throw ExitCode.failure
         }
-        try? await threadPool.shutdownGracefully()
-        try? await group.shutdownGracefully()
         logger.info("Stopped")
     }
 }

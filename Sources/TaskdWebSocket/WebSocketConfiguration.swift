@@ -2,18 +2,22 @@ import ArgumentParser
 import TaskAPI
 import TaskCore
 
-/// Command-line options of taskd-ws: the shared settings plus where to listen and how often to ping.
+/// Command-line options of taskd-ws: the shared settings plus where to listen, the socket's mode and how often to
+/// ping. Names and help come from `SettingCatalog`.
 struct WebSocketOptions: ParsableArguments {
     @OptionGroup var shared: SharedOptions
 
-    @Option(help: "WebSocket connections per tenant (env: TASKD_MAX_WS_CONNECTIONS, default: 100)")
+    @Option(
+        name: SettingCatalog.maxWebSocketConnections.name, help: SettingCatalog.maxWebSocketConnections.help)
     var maxWsConnections: Int?
 
-    @Option(help: "unix:/path or HOST:PORT to listen on (env: TASKD_WS_LISTEN, default: unix:/run/taskd/ws.sock)")
+    @Option(name: SettingCatalog.webSocketListen.name, help: SettingCatalog.webSocketListen.help)
     var listen: String?
 
-    @Option(
-        help: "Seconds without a frame from a client before it is pinged (env: TASKD_WS_PING_INTERVAL, default: 30)")
+    @Option(name: SettingCatalog.webSocketSocketMode.name, help: SettingCatalog.webSocketSocketMode.help)
+    var socketMode: String?
+
+    @Option(name: SettingCatalog.webSocketPingInterval.name, help: SettingCatalog.webSocketPingInterval.help)
     var pingInterval: Double?
 
     init() {}
@@ -21,11 +25,10 @@ struct WebSocketOptions: ParsableArguments {
 
 /// Everything taskd-ws runs with, resolved once at startup: flag, then `TASKD_*` variable, then default.
 struct WebSocketConfiguration: Sendable, Equatable {
-    static let defaultListen = "unix:/run/taskd/ws.sock"
-    static let defaultPingIntervalSeconds = 30.0
-
     var settings: ServiceSettings
     var listen: ListenAddress
+    /// Permissions given to the unix socket (ignored for TCP).
+    var socketMode: UInt32
     /// How long a connection may stay silent before it is pinged; a connection silent for twice this is closed.
     var pingInterval: Duration
 
@@ -38,16 +41,14 @@ struct WebSocketConfiguration: Sendable, Equatable {
         let settings = try ServiceSettings.resolve(overrides: overrides, environment: environment)
 
         let reader = SettingReader(environment: environment)
-        let listenText = try reader.string(options.listen, "TASKD_WS_LISTEN", default: defaultListen)
-        let listen = try ListenAddress(parsing: listenText, setting: "TASKD_WS_LISTEN")
-        let seconds = try reader.double(
-            options.pingInterval, "TASKD_WS_PING_INTERVAL", default: defaultPingIntervalSeconds)
-        guard seconds >= 0.1, seconds <= 3_600 else {
-            throw ValidationError(
-                parameter: "TASKD_WS_PING_INTERVAL",
-                message: "TASKD_WS_PING_INTERVAL must be between 0.1 and 3600 seconds, got \(seconds).")
-        }
+        let listenText = try reader.value(of: SettingCatalog.webSocketListen, flag: options.listen)
+        let listen = try ListenAddress(parsing: listenText, setting: SettingCatalog.webSocketListen.variable)
+        let modeText = try reader.value(of: SettingCatalog.webSocketSocketMode, flag: options.socketMode)
+        // The declaration accepts only octal permissions, so this parses.
+        let socketMode = UInt32(modeText, radix: 8) ?? 0o660
+        let seconds = try reader.value(of: SettingCatalog.webSocketPingInterval, flag: options.pingInterval)
         return WebSocketConfiguration(
-            settings: settings, listen: listen, pingInterval: .milliseconds(Int64((seconds * 1_000).rounded())))
+            settings: settings, listen: listen, socketMode: socketMode,
+            pingInterval: .milliseconds(Int64((seconds * 1_000).rounded())))
     }
 }

@@ -2,83 +2,84 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import TaskCore
+import TaskStore
 
 /// One upgraded connection watching one workspace.
 ///
-/// It writes each list the hub gives it while the channel is writable; while it is not (a slow reader), it keeps only
-/// the newest list and writes that one when the channel becomes writable again, so a slow reader costs at most the
-/// channel's write buffer plus one list. Frames from the client are ignored, except for the protocol's own: a ping is
+/// It writes each frame the hub gives it while the channel is writable; while it is not (a slow reader), it keeps
+/// only the newest and writes that one when the channel becomes writable again, so a slow reader costs at most the
+/// channel's write buffer plus one frame. Frames from the client are ignored, except for the protocol's own: a ping is
 /// answered, a close is echoed. A connection silent for one ping interval is pinged; silent for another, it is closed.
+///
+/// Everything it writes is a complete frame (`ServerFrame`) written as bytes by `FrameWriter`, next to the socket: the
+/// hub's frames go out as the one shared buffer, with no per-connection encoding and no other handler on the way.
 final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @unchecked Sendable {
-    // @unchecked Sendable: the hub and the registry only call `receive`, `workspaceUnavailable` and `goAway` on
-    // `eventLoop`, the channel's loop, where every mutable property is used; `eventLoop`, `key` and `closeFuture`
-    // are immutable.
+    // @unchecked Sendable: the hub, the registry and the key watch only call `receive`, `workspaceUnavailable`,
+    // `goAway` and `revoke` on `eventLoop`, the channel's loop, where every mutable property is used; the other
+    // stored properties are immutable and Sendable.
     typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
 
     let eventLoop: any EventLoop
     let key: WorkspaceKey
+    /// What the key granted at the handshake; the key watch closes the connection when it no longer does.
+    let grant: KeyGrant
     /// Completes when the connection has ended.
     let closeFuture: EventLoopFuture<Void>
     private let hub: WorkspaceHub
-    private let registry: ConnectionRegistry
+    private let writer: FrameWriter
     private let logger: Logger
     private var context: ChannelHandlerContext?
-    /// The newest list not yet written because the channel was not writable.
+    /// The newest frame not yet written because the channel was not writable.
     private var pending: ByteBuffer?
+    /// The channel's writability, as its events tell it: kept here so that each frame costs no look at the channel.
+    private var isWritable = true
     private var isAwaitingPong = false
     private var isClosing = false
 
     /// How long a close handshake may take before the connection is closed anyway.
     static let closeTimeout: TimeAmount = .seconds(1)
+    /// The reason sent with close code 1008 when the key that opened the stream is revoked.
+    static let revokedReason = "The API key was revoked."
 
-    init(channel: any Channel, key: WorkspaceKey, hub: WorkspaceHub, registry: ConnectionRegistry, logger: Logger) {
+    init(channel: any Channel, ticket: UpgradeGate.Ticket, writer: FrameWriter, hub: WorkspaceHub, logger: Logger) {
         self.eventLoop = channel.eventLoop
+        self.writer = writer
         self.closeFuture = channel.closeFuture
-        self.key = key
+        self.key = ticket.key
+        self.grant = ticket.grant
         self.hub = hub
-        self.registry = registry
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let registered = registry.add(self)
+        isWritable = context.channel.isWritable
         hub.subscribe(self, to: key)
-        closeFuture.whenComplete { [hub, registry, key] _ in
-            hub.unsubscribe(self, from: key)
-            registry.remove(self)
-        }
-        if !registered { goAway() }
+        closeFuture.whenComplete { [hub, key] _ in hub.unsubscribe(self, from: key) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
     }
 
-    // MARK: Lists from the hub
+    // MARK: Frames from the hub
 
-    func receive(_ list: ByteBuffer) {
-        guard let context, !isClosing else { return }
-        if context.channel.isWritable {
-            pending = nil
-            write(list, context: context)
+    func receive(_ frame: ByteBuffer) {
+        guard context != nil, !isClosing else { return }
+        if isWritable {
+            writer.send(frame)
         } else {
-            pending = list
+            pending = frame
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let list = pending, !isClosing {
+        isWritable = context.channel.isWritable
+        if isWritable, let frame = pending, !isClosing {
             pending = nil
-            write(list, context: context)
+            writer.send(frame)
         }
         context.fireChannelWritabilityChanged()
-    }
-
-    private func write(_ list: ByteBuffer, context: ChannelHandlerContext) {
-        let frame = WebSocketFrame(fin: true, opcode: .text, data: list)
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
     // MARK: Frames from the client
@@ -96,11 +97,10 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
                 var payload = frame.unmaskedData
                 let code = payload.readWebSocketErrorCode() ?? .normalClosure
                 let channel = context.channel
-                sendClose(code: code, context: context).whenComplete { _ in channel.close(promise: nil) }
+                sendClose(code: code, reason: "", context: context).whenComplete { _ in channel.close(promise: nil) }
             }
         case .ping:
-            let pong = WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            writer.send(ServerFrame.make(.pong, payload: frame.unmaskedData.readableBytesView))
         default:
             break  // Messages from clients are ignored.
         }
@@ -116,8 +116,7 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
             context.close(promise: nil)
         } else {
             isAwaitingPong = true
-            let ping = WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))
-            context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+            writer.send(ServerFrame.make(.ping, payload: EmptyCollection()))
         }
     }
 
@@ -125,7 +124,7 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
         if let error = error as? NIOWebSocketError {
             // A frame the protocol forbids, or one over the size limit: close with the code RFC 6455 §7.4.1 gives.
             logger.debug("Protocol error; closing", metadata: ["error": "\(error)"])
-            close(code: Self.closeCode(for: error), context: context)
+            close(code: Self.closeCode(for: error), reason: "", context: context)
             return
         }
         if isClosing, error is ByteToMessageDecoderError {
@@ -149,30 +148,37 @@ final class WebSocketConnection: ChannelInboundHandler, WorkspaceSubscriber, @un
     /// The server is shutting down: close 1001 (going away).
     func goAway() {
         guard let context else { return }
-        close(code: .goingAway, context: context)
+        close(code: .goingAway, reason: "", context: context)
+    }
+
+    /// The key that opened the stream no longer grants it: close 1008 (policy violation) with a reason, and send
+    /// nothing more.
+    func revoke() {
+        guard let context, !isClosing else { return }
+        logger.info("Key revoked; closing its stream", metadata: ["workspace": "\(key)", "key": "\(grant)"])
+        close(code: .policyViolation, reason: Self.revokedReason, context: context)
     }
 
     func workspaceUnavailable() {
         guard let context else { return }
-        close(code: .unexpectedServerError, context: context)
+        close(code: .unexpectedServerError, reason: "", context: context)
     }
 
     /// Starts the closing handshake: sends a close frame, then waits for the client's (which ends the connection in
     /// `channelRead`) or for `closeTimeout`. Closing the socket at once could reset the connection, through nginx too,
     /// while the client has not yet read our close frame (for instance when it is still sending an oversized one).
-    private func close(code: WebSocketErrorCode, context: ChannelHandlerContext) {
+    private func close(code: WebSocketErrorCode, reason: String, context: ChannelHandlerContext) {
         guard !isClosing else { return }
-        sendClose(code: code, context: context).whenComplete { _ in }
+        sendClose(code: code, reason: reason, context: context).whenComplete { _ in }
         let channel = context.channel
         channel.eventLoop.scheduleTask(in: Self.closeTimeout) { channel.close(promise: nil) }
     }
 
-    private func sendClose(code: WebSocketErrorCode, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+    private func sendClose(code: WebSocketErrorCode, reason: String, context: ChannelHandlerContext)
+        -> EventLoopFuture<Void>
+    {
         isClosing = true
         pending = nil
-        var payload = context.channel.allocator.buffer(capacity: 2)
-        payload.write(webSocketErrorCode: code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
-        return context.writeAndFlush(wrapOutboundOut(frame))
+        return writer.sendAndWait(ServerFrame.close(code, reason: reason), on: context.eventLoop)
     }
 }

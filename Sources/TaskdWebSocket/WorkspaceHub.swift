@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -5,7 +6,7 @@ import TaskCore
 import TaskStore
 
 /// The watched workspaces: each held once, kept current from the change log and by a timer for its next timed
-/// transition, encoded once per change, and sent as one shared buffer to every subscriber.
+/// transition, encoded once per change as a complete frame, and sent as one shared buffer to every subscriber.
 ///
 /// A workspace nobody watches is not held, read or timed. All state lives on `eventLoop`: every entry point hops
 /// there first, so no locks are needed. Store reads run on `threadPool`, never on an event loop.
@@ -22,8 +23,8 @@ final class WorkspaceHub: @unchecked Sendable {
 
     private final class Topic {
         var feed = WorkspaceFeed(state: .empty)
-        /// The last list sent, for new subscribers; `nil` until the first read completed.
-        var list: ByteBuffer?
+        /// The frame of the last list sent, for new subscribers; `nil` until the first read completed.
+        var frame: ByteBuffer?
         var subscribers = SubscriberGroups()
         var timer: Scheduled<Void>?
         var isLoading = false
@@ -31,7 +32,16 @@ final class WorkspaceHub: @unchecked Sendable {
         var needsRereadAfterLoad = false
         /// Records that arrived while a read was running, applied on top of what it read.
         var buffered: [ChangeRecord] = []
+        /// The wait before the next attempt while reads fail for want of resources; `nil` while they succeed.
+        var retryDelay: TimeAmount?
+        var retry: Scheduled<Void>?
     }
+
+    /// The first and the longest wait between reads of a workspace that failed for want of resources.
+    static let firstRetryDelay: TimeAmount = .milliseconds(50)
+    static let longestRetryDelay: TimeAmount = .seconds(2)
+    /// The most records held for a workspace while it is being read.
+    static let bufferedRecordLimit = 4_096
 
     init(
         eventLoop: any EventLoop, machine: TaskStateMachine, threadPool: NIOThreadPool,
@@ -83,11 +93,11 @@ final class WorkspaceHub: @unchecked Sendable {
             load(key, topic)
         }
         topic.subscribers.insert(subscriber)
-        if let list = topic.list {
+        if let frame = topic.frame {
             if subscriber.eventLoop.inEventLoop {
-                subscriber.receive(list)
+                subscriber.receive(frame)
             } else {
-                subscriber.eventLoop.execute { subscriber.receive(list) }
+                subscriber.eventLoop.execute { subscriber.receive(frame) }
             }
         }
     }
@@ -98,6 +108,7 @@ final class WorkspaceHub: @unchecked Sendable {
         topic.subscribers.remove(subscriber)
         if topic.subscribers.isEmpty {
             topic.timer?.cancel()
+            topic.retry?.cancel()
             topics[key] = nil
             logger.debug("Released workspace", metadata: ["workspace": "\(key)"])
         }
@@ -114,7 +125,14 @@ final class WorkspaceHub: @unchecked Sendable {
             case .change(let record):
                 guard let topic = topics[record.key] else { continue }
                 if topic.isLoading {
-                    topic.buffered.append(record)
+                    // A long wait for a read (reads failing for want of descriptors) must not buffer without bound:
+                    // past a point, the read that follows reflects the records anyway.
+                    if topic.buffered.count < Self.bufferedRecordLimit {
+                        topic.buffered.append(record)
+                    } else {
+                        topic.buffered = []
+                        topic.needsRereadAfterLoad = true
+                    }
                     continue
                 }
                 switch topic.feed.apply(record, machine: machine) {
@@ -155,6 +173,10 @@ final class WorkspaceHub: @unchecked Sendable {
         guard topics[key] === topic else { return }  // released while reading
         switch result {
         case .success(let state):
+            if topic.retryDelay != nil {
+                logger.info("Reading the workspace works again", metadata: ["workspace": "\(key)"])
+                topic.retryDelay = nil
+            }
             topic.isLoading = false
             topic.feed.replace(with: state)
             let buffered = topic.buffered
@@ -172,6 +194,20 @@ final class WorkspaceHub: @unchecked Sendable {
                 }
             }
             refresh(key, topic)
+        case .failure(let error) where Self.isShortOfResources(error):
+            // Out of descriptors or memory for a moment: the subscribers keep their connections and their last
+            // list, and the read is tried again, less and less often, until it succeeds.
+            let delay = topic.retryDelay.map { min($0 * 2, Self.longestRetryDelay) } ?? Self.firstRetryDelay
+            if topic.retryDelay == nil {
+                logger.warning(
+                    "Cannot read a watched workspace for now; retrying",
+                    metadata: ["workspace": "\(key)", "error": "\(error)"])
+            }
+            topic.retryDelay = delay
+            topic.retry = eventLoop.assumeIsolated().scheduleTask(in: delay) {
+                guard self.topics[key] === topic else { return }
+                self.load(key, topic)
+            }
         case .failure(let error):
             logger.error(
                 "Cannot read a watched workspace; closing its connections",
@@ -184,16 +220,23 @@ final class WorkspaceHub: @unchecked Sendable {
         }
     }
 
+    /// Whether a read failed for want of descriptors, memory or buffers, which passes, rather than because of the
+    /// document itself.
+    static func isShortOfResources(_ error: any Error) -> Bool {
+        guard case .io(_, _, let code) = error as? StoreError else { return false }
+        return [EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN].contains(code)
+    }
+
     /// Computes the list as of now, sends it when it differs from the last one, and sets the timer for the next
     /// timed transition.
     private func refresh(_ key: WorkspaceKey, _ topic: Topic) {
         let now = clock()
         let (changed, nextChange) = topic.feed.refresh(at: now, machine: machine)
         if let changed {
-            let list = ByteBuffer(bytes: changed)
-            topic.list = list
+            let frame = ServerFrame.text(changed)
+            topic.frame = frame
             topic.subscribers.forEachLoop { members in
-                for member in members { member.receive(list) }
+                for member in members { member.receive(frame) }
             }
         }
         topic.timer?.cancel()

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "taskd-ws-bench",
         abstract: "Measures taskd-ws: change-to-frame latency and memory per idle connection.",
-        subcommands: [Latency.self, Idle.self])
+        subcommands: [Latency.self, Idle.self, Floor.self])
 }
 
 struct Latency: AsyncParsableCommand {
@@ -22,11 +22,14 @@ struct Latency: AsyncParsableCommand {
     @Option(help: "Measured creates per subscriber count") var rounds: Int = 200
     @Option(help: "Client event-loop threads") var threads: Int = 2
     @Option(help: "Subscribe on taskd-ws's unix socket instead of through nginx") var socket: String?
-    @Option(help: "taskd-ws's process id, to report its CPU time per frame sent") var pid: Int32?
+    @Option(help: "The server's process id, to report its CPU time per frame sent") var pid: Int32?
+    @Option(help: "Send the creates and deletes to this unix socket (the floor server) instead of through nginx")
+    var triggerSocket: String?
+    @Option(help: "Which server is measured, for the output") var server: String = "taskd"
 
     func run() async throws {
         let query = "api_key=\(apiKey)&workspace_id=\(workspace)"
-        let setup = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
+        let setup = try connectTrigger()
         // One long task holds the only slot, so every measured task stays queued (and deletable) and no timed
         // transition adds frames of its own.
         let blocker = try setup.request("POST", "/tasks?\(query)", body: #"{"name":"blocker","type":"gx.heavy"}"#)
@@ -36,7 +39,7 @@ struct Latency: AsyncParsableCommand {
         var nextID = blockerID + 1
         for count in subscribers.split(separator: ",").compactMap({ Int($0) }) {
             // A fresh connection per count: nginx closes a keep-alive connection after 1,000 requests.
-            let http = try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
+            let http = try connectTrigger()
             let clients = BenchSubscribers(threads: threads)
             let endpoint: BenchSubscribers.Endpoint =
                 socket.map { .unix(path: $0) } ?? .tcp(host: "127.0.0.1", port: httpPort)
@@ -72,16 +75,24 @@ struct Latency: AsyncParsableCommand {
             let cpu = try pid.map { pid in
                 let seconds = try Self.cpuSeconds(pid: pid) - (cpuBefore ?? 0)
                 return String(
-                    format: " sidecar_cpu_per_frame=%.1fus", seconds * 1e6 / Double(2 * (rounds + 10) * count))
+                    format: " server_cpu_per_frame=%.2fus", seconds * 1e6 / Double(2 * (rounds + 10) * count))
             }
             await clients.closeAll()
             try await clients.group.shutdownGracefully()
             latencies.sort()
             print(
-                "latency via=\(socket == nil ? "nginx" : "direct") subscribers=\(count) frames=\(latencies.count) "
+                "latency server=\(server) via=\(socket == nil ? "nginx" : "direct") workspace=\(workspace) "
+                    + "subscribers=\(count) "
+                    + "frames=\(latencies.count) "
                     + "p50=\(Self.ms(latencies, 0.50)) p90=\(Self.ms(latencies, 0.90)) p99=\(Self.ms(latencies, 0.99)) max=\(Self.ms(latencies, 1.0)) "
                     + "before_response=\(early)\(cpu ?? "")")
         }
+    }
+
+    /// Where creates and deletes go: nginx (and taskd-fcgi behind it), or the floor server's own socket.
+    private func connectTrigger() throws -> BenchHTTPClient {
+        if let triggerSocket { return try BenchHTTPClient(unixPath: triggerSocket) }
+        return try BenchHTTPClient(host: "127.0.0.1", port: httpPort)
     }
 
     /// User plus system CPU time of a process, from /proc (clock ticks of 10 ms).

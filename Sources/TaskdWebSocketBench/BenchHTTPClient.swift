@@ -1,11 +1,9 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
-/// A blocking HTTP/1.1 keep-alive client over one TCP connection: enough to time REST calls from the benchmark's
-/// main thread without an event loop in the way.
+/// A blocking HTTP/1.1 keep-alive client over one TCP or unix-socket connection: enough to time REST calls from the
+/// benchmark's main thread without an event loop in the way.
 final class BenchHTTPClient {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -29,6 +27,32 @@ final class BenchHTTPClient {
         guard connected == 0 else { throw Failure(description: "connect \(host):\(port): errno \(errno)") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Connects to a unix socket (the fan-out floor server's).
+    init(unixPath: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(unixPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw Failure(description: "socket path too long: \(unixPath)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw Failure(description: "connect \(unixPath): errno \(errno)")
+        }
     }
 
     deinit { close(fd) }

@@ -53,8 +53,11 @@ final class BenchSubscribers: Sendable {
                 state.arrivals.append(contentsOf: repeatElement(nil, count: index + 1 - state.arrivals.count))
             }
         }
-        let upgraded = group.any().makePromise(of: Void.self)
-        let bootstrap = ClientBootstrap(group: group)
+        // The channel and the promise on one loop: failing it when the channel closes never hops to another loop,
+        // which may be shutting down by then.
+        let loop = group.next()
+        let upgraded = loop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: loop)
             .channelInitializer { channel in
                 let upgrader = NIOWebSocketClientUpgrader(
                     maxFrameSize: 1 << 24,

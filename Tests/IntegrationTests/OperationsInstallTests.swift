@@ -5,7 +5,15 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct OperationsInstallTests {
     /// Every file `make install` writes with PREFIX=/usr/local, and its mode.
-    static let expectedFiles: [String: Int] = [
+    static var expectedFiles: [String: Int] {
+        var files = fixedFiles
+        // Every file of the dashboard, beside the API documents.
+        let web = (try? FileManager.default.contentsOfDirectory(atPath: OperationsCommand.packageRoot + "/web")) ?? []
+        for name in web { files["/usr/local/share/taskd/web/" + name] = 0o644 }
+        return files
+    }
+
+    static let fixedFiles: [String: Int] = [
         "/usr/local/bin/taskd-fcgi": 0o755,
         "/usr/local/bin/taskd-ws": 0o755,
         "/usr/local/bin/taskctl": 0o755,
@@ -19,6 +27,7 @@ struct OperationsInstallTests {
         "/usr/local/share/doc/taskd/deploying.md": 0o644,
         "/usr/local/share/taskd/nginx/taskd.conf": 0o644,
         "/usr/local/share/taskd/openapi.yaml": 0o644,
+        "/usr/local/share/taskd/asyncapi.yaml": 0o644,
         "/etc/taskd/taskd.env": 0o644,
         "/etc/nginx/taskd-locations.conf": 0o644,
         "/etc/nginx/sites-available/taskd": 0o644,
@@ -46,6 +55,7 @@ struct OperationsInstallTests {
         let site = try String(contentsOfFile: root + "/etc/nginx/sites-available/taskd", encoding: .utf8)
         #expect(site.contains("include /etc/nginx/taskd-locations.conf;"))
         #expect(site.contains("set $taskd_openapi_root /usr/local/share/taskd;"))
+        #expect(site.contains("set $taskd_web_root /usr/local/share/taskd/web;"))
     }
 
     @Test func reinstallKeepsTheOperatorsEnvironmentFileAndSite() async throws {

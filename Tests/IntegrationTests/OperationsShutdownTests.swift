@@ -2,9 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// SIGTERM while clients are creating tasks: the responder drains and exits 0, and every create that was answered
 /// 201 is in the workspace once a new responder serves it.

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A shutdown with silent peers connected, while clients create tasks, watched by strace: taskd-fcgi exits 0 within
 /// its drain limit, closes or shuts down no descriptor it does not own, and loses no acknowledged task.

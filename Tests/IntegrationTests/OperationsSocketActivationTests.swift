@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// taskd-fcgi started the way systemd starts it: the listening socket handed over as fd 3 (`LISTEN_FDS`), here by
 /// `systemd-socket-activate` from Debian's systemd package, serving real requests through nginx.

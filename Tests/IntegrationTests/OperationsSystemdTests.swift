@@ -51,6 +51,32 @@ struct OperationsSystemdTests {
         }
     }
 
+    /// The sidecar only reads the state: it sees it read-only and never makes it writable (`StateDirectory=` would),
+    /// and writes only its socket directory. Both services set their open-files limit; the sidecar's holds the
+    /// 10,000 clients the deployment documents, beside the 64 descriptors it keeps for the store.
+    @Test func theSidecarReadsStateReadOnlyAndBothServicesSetTheirOpenFilesLimit() throws {
+        let sidecar = try Self.settings(of: "taskd-ws.service")
+        #expect(sidecar["ReadOnlyPaths"] == ["/var/lib/taskd"])
+        #expect(sidecar["ReadWritePaths"] == ["/run/taskd"])
+        #expect(sidecar["StateDirectory"] == nil)
+        let sidecarLimit = try #require(sidecar["LimitNOFILE"]?.first.flatMap { Int($0) })
+        #expect(sidecarLimit >= 10_000 + 64 + 64, "LimitNOFILE=\(sidecarLimit)")
+        let responder = try Self.settings(of: "taskd-fcgi.service")
+        let responderLimit = try #require(responder["LimitNOFILE"]?.first.flatMap { Int($0) })
+        #expect(responderLimit >= 1_024)
+    }
+
+    /// Every `Name=value` line of a unit in systemd/, by name, in order.
+    static func settings(of unit: String) throws -> [String: [String]] {
+        let text = try String(contentsOfFile: OperationsCommand.packageRoot + "/systemd/" + unit, encoding: .utf8)
+        var settings: [String: [String]] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("[") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            settings[String(line[..<equals]), default: []].append(String(line[line.index(after: equals)...]))
+        }
+        return settings
+    }
+
     /// `→ Overall exposure level for taskd-fcgi.service: 0.2 SAFE 😀` → 0.2
     static func overallExposure(in output: String) -> Double? {
         guard let line = output.split(separator: "\n").first(where: { $0.contains("Overall exposure level") }),

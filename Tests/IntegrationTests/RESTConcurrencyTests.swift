@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// Many clients at once, and a responder that dies or stops under load: no acknowledged task is ever lost.
 @Suite("REST under concurrency and crashes", .serialized, .timeLimit(.minutes(1)))

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// taskd-fcgi's front door against the peers nginx never is, and the signals an operator sends: whatever they do,
 /// nginx's requests keep being answered, a silent or slow peer costs one worker for at most its deadline, and nothing

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// The OpenAPI document (`openapi/openapi.yaml`) against the implementation: for every documented operation and
 /// status, a request that should produce it does, through nginx, with the documented kind of body.

@@ -1,9 +1,7 @@
 import Foundation
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// `GET /ws/tasks` through real nginx, with real WebSocket clients, against real taskd-fcgi and taskd-ws processes.
 @Suite(.timeLimit(.minutes(1)))
@@ -196,6 +194,11 @@ struct WebSocketTests {
                     "GET /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         + "Sec-WebSocket-Version: 13\r\n\r\n", "426", "upgrade_required"
                 ),
+                // A method the parser knows but the path does not take, and methods that do not parse at all: each is
+                // answered as what it is, never read as a GET.
+                ("PROPFIND /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\n\r\n", "405", "method_not_allowed"),
+                ("BREW /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\n\r\n", "400", "invalid_request"),
+                ("G@T /ws/tasks?api_key=\(key) HTTP/1.1\r\nHost: x\r\n\r\n", "400", "invalid_request"),
             ]
             for (request, status, code) in cases {
                 let answer = try await harness.exchangeWithSidecar(request)

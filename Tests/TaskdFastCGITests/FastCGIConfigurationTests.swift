@@ -1,4 +1,5 @@
 import Testing
+import TaskAPI
 import TaskCore
 
 @testable import TaskdFastCGI
@@ -13,7 +14,7 @@ import TaskCore
 
     @Test func defaultsAreTheDocumentedOnes() throws {
         let configuration = try resolve()
-        #expect(configuration.threads == FastCGIConfiguration.defaultThreads)
+        #expect(configuration.threads == SettingCatalog.fastCGIThreads.defaultValue)
         #expect(configuration.listener == .unixSocket(path: "/run/taskd/fcgi.sock", mode: 0o660, isExplicit: false))
         #expect(configuration.settings.stateDirectory == "/var/lib/taskd")
         #expect(configuration.connectionDeadline == .seconds(3))

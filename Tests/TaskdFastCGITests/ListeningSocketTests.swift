@@ -3,9 +3,7 @@ import Testing
 
 @testable import TaskdFastCGI
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 @Suite struct ListeningSocketTests {
     private func temporaryDirectory() throws -> String {

@@ -62,4 +62,19 @@ struct WebSocketConfigurationTests {
     @Test func sharedSettingErrorsAreReported() {
         #expect(throws: TaskCore.ValidationError.self) { try resolve([], ["TASKD_SLOTS": "zero"]) }
     }
+
+    @Test func theSocketIsForOwnerAndGroupUnlessSaidOtherwise() throws {
+        #expect(try resolve().socketMode == 0o660)
+        #expect(try resolve([], ["TASKD_WS_SOCKET_MODE": "0600"]).socketMode == 0o600)
+        #expect(try resolve(["--socket-mode", "660"], ["TASKD_WS_SOCKET_MODE": "0600"]).socketMode == 0o660)
+    }
+
+    @Test(arguments: ["999", "abc", "-1", "01777", "0x660"])
+    func badSocketModesNameTheVariable(_ mode: String) {
+        #expect {
+            try resolve([], ["TASKD_WS_SOCKET_MODE": mode])
+        } throws: { error in
+            (error as? TaskCore.ValidationError)?.parameter == "TASKD_WS_SOCKET_MODE"
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -20,14 +21,16 @@ struct WorkspaceHubTests {
 
         init(eventLoop: any EventLoop) { self.eventLoop = eventLoop }
 
-        func receive(_ list: ByteBuffer) {
+        func receive(_ frame: ByteBuffer) {
             eventLoop.assertInEventLoop()
-            lists.withLock { $0.append(String(buffer: list)) }
+            let list = ServerFrameTests.decodedText(frame) ?? "not a text frame: \(Array(frame.readableBytesView))"
+            lists.withLock { $0.append(list) }
         }
 
         func workspaceUnavailable() { failed.withLock { $0 = true } }
 
         var received: [String] { lists.withLock { $0 } }
+        var wasClosed: Bool { failed.withLock { $0 } }
 
         /// Waits (polling, with a deadline) until the received lists satisfy `condition`.
         @discardableResult
@@ -59,7 +62,11 @@ struct WorkspaceHubTests {
         let feed: ChangeFeed
         let key: WorkspaceKey
 
-        init(slots: Int = 1) throws {
+        /// `read` stands between the hub and the store, so that a test can make reads fail.
+        init(
+            slots: Int = 1,
+            read: @escaping @Sendable (WorkspaceStore, WorkspaceKey) throws -> WorkspaceState = { try $0.read($1) }
+        ) throws {
             directory =
                 FileManager.default.temporaryDirectory
                 .appendingPathComponent("taskd-ws-hub-\(UUID().uuidString)").path
@@ -70,8 +77,8 @@ struct WorkspaceHubTests {
             let store = self.store
             hub = WorkspaceHub(
                 eventLoop: group.next(), machine: machine, threadPool: threadPool, clock: Fixture.now,
-                logger: logger, read: { key in try store.read(key) })
-            feed = try ChangeFeed(stateDirectory: directory, hub: hub, logger: logger)
+                logger: logger, read: { key in try read(store, key) })
+            feed = ChangeFeed(stateDirectory: directory, hub: hub, logger: logger)
             key = WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: .default)
         }
 
@@ -194,6 +201,39 @@ struct WorkspaceHubTests {
             fixture.hub.subscribe(second, to: fixture.key)
             let expected = try fixture.currentList()
             try await second.waitFor("the fresh list") { $0 == [expected] }
+        }
+    }
+
+    @Test func readsShortOfDescriptorsAreRetriedWithoutClosingAnyone() async throws {
+        let failuresLeft = Mutex(3)
+        let fixture = try Fixture { store, key in
+            let fail = failuresLeft.withLock { left in
+                defer { left = max(0, left - 1) }
+                return left > 0
+            }
+            if fail { throw StoreError.io(operation: "open", path: "state.json", errno: EMFILE) }
+            return try store.read(key)
+        }
+        try await fixture.run { fixture in
+            try fixture.create("kept")
+            let subscriber = fixture.subscriber()
+            fixture.hub.subscribe(subscriber, to: fixture.key)
+            try await subscriber.waitFor("the list, once reads work again") { $0.count == 1 }
+            #expect(!subscriber.wasClosed)
+            #expect(failuresLeft.withLock { $0 } == 0)
+            #expect(subscriber.received == [try fixture.currentList()])
+        }
+    }
+
+    @Test func aWorkspaceThatCannotBeReadForAnyOtherReasonClosesItsSubscribers() async throws {
+        let fixture = try Fixture { _, _ in throw StoreError.corrupt(path: "state.json", detail: "test") }
+        try await fixture.run { fixture in
+            let subscriber = fixture.subscriber()
+            fixture.hub.subscribe(subscriber, to: fixture.key)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !subscriber.wasClosed, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(subscriber.wasClosed)
+            #expect(subscriber.received.isEmpty)
         }
     }
 }

@@ -1,8 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A process the harness started (nginx, taskd-fcgi, taskd-ws), with its stdout and stderr in a log file so that a
 /// failing test can show what the process said.

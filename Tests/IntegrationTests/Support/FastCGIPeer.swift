@@ -1,8 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A raw client of taskd-fcgi's unix socket, for the peers nginx never is: silent, trickling, truncated, garbage.
 /// Non-blocking; every wait polls with a deadline (`waitUntil`), so none can hang a test or block the thread pool.

@@ -1,8 +1,6 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A TCP port on 127.0.0.1 that was free a moment ago: the kernel picks it for a socket bound to port 0, which is
 /// then closed. The harness retries nginx's start on another port if something takes it in between.

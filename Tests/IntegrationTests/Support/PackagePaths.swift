@@ -10,6 +10,7 @@ enum PackagePaths {
 
     static var nginxDirectory: URL { root.appendingPathComponent("nginx") }
     static var openAPIDirectory: URL { root.appendingPathComponent("openapi") }
+    static var webDirectory: URL { root.appendingPathComponent("web") }
 
     /// The directory holding the test bundle, where `swift build --build-tests` also puts the executables
     /// (`taskd-fcgi`, `taskd-ws`, `taskctl`). `TASKD_BIN_DIR` overrides it.

@@ -2,9 +2,7 @@ import Foundation
 import TaskCore
 import TaskStore
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+import Glibc
 
 /// A private taskd installation for one test: a temporary prefix with its own state dir, nginx on a free port
 /// rendered from `nginx/local.conf.template` (the production locations), `taskd-fcgi` on a unix socket and,
@@ -31,6 +29,11 @@ final class TaskdHarness: @unchecked Sendable {
         var stateOnTmpfs = false
         /// Extra `TASKD_*` variables for the servers.
         var environment: [String: String] = [:]
+        /// Start taskd-ws with this open-files limit (soft and hard), as `ulimit -n` would.
+        var webSocketFileLimit: Int?
+        /// Let taskd-ws see the state directory through a read-only bind mount, as systemd's `ReadOnlyPaths=` does
+        /// (root only).
+        var webSocketStateIsReadOnly = false
 
         init() {}
     }
@@ -175,16 +178,42 @@ final class TaskdHarness: @unchecked Sendable {
         try renderNginxConfiguration()
         try startResponder()
         if options.startWebSocket {
-            let binary = try PackagePaths.binaryDirectory().appendingPathComponent("taskd-ws")
-            webSocket = try ChildProcess(
-                name: "taskd-ws", executable: binary, arguments: [], environment: serverEnvironment,
-                logDirectory: prefix.appendingPathComponent("logs"))
+            try startWebSocket()
         }
         nginx = try ChildProcess(
             name: "nginx", executable: try PackagePaths.nginx(),
             arguments: ["-p", prefix.path + "/", "-c", prefix.appendingPathComponent("nginx.conf").path],
             environment: ProcessInfo.processInfo.environment, logDirectory: prefix.appendingPathComponent("logs"))
         try await waitUntilReady()
+    }
+
+    /// The state directory as taskd-ws sees it: a read-only view with `webSocketStateIsReadOnly`.
+    var webSocketStateDirectory: URL {
+        options.webSocketStateIsReadOnly ? prefix.appendingPathComponent("state-ro") : stateDirectory
+    }
+
+    private func startWebSocket() throws {
+        let binary = try PackagePaths.binaryDirectory().appendingPathComponent("taskd-ws")
+        var environment = serverEnvironment
+        if options.webSocketStateIsReadOnly {
+            let view = webSocketStateDirectory
+            try FileManager.default.createDirectory(at: view, withIntermediateDirectories: true)
+            try Self.mount(["--bind", stateDirectory.path, view.path])
+            try Self.mount(["-o", "remount,bind,ro", view.path])
+            environment["TASKD_STATE_DIR"] = view.path
+            environment["TASKD_KEYS_FILE"] = view.appendingPathComponent("keys.json").path
+        }
+        if let limit = options.webSocketFileLimit {
+            // The shell lowers its own limit, which the sidecar then inherits.
+            webSocket = try ChildProcess(
+                name: "taskd-ws", executable: URL(fileURLWithPath: "/bin/sh"),
+                arguments: ["-c", "ulimit -n \(limit) && exec \"$0\"", binary.path], environment: environment,
+                logDirectory: prefix.appendingPathComponent("logs"))
+        } else {
+            webSocket = try ChildProcess(
+                name: "taskd-ws", executable: binary, arguments: [], environment: environment,
+                logDirectory: prefix.appendingPathComponent("logs"))
+        }
     }
 
     /// Starts (or restarts) taskd-fcgi on the same socket and state dir, and waits until nginx reaches it.
@@ -275,6 +304,13 @@ final class TaskdHarness: @unchecked Sendable {
     }
 
     private func removePrefix() {
+        if options.webSocketStateIsReadOnly {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/umount")
+            process.arguments = [webSocketStateDirectory.path]
+            try? process.run()
+            process.waitUntilExit()
+        }
         if options.stateOnTmpfs {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/bin/umount")
@@ -310,6 +346,7 @@ final class TaskdHarness: @unchecked Sendable {
             "RATE_BURST": "\(options.rateBurst)",
             "HTTP_PORT": "\(httpPort)",
             "OPENAPI_DIR": PackagePaths.openAPIDirectory.path,
+            "WEB_DIR": PackagePaths.webDirectory.path,
             "LOCATIONS_FILE": PackagePaths.nginxDirectory.appendingPathComponent("taskd-locations.conf").path,
         ]
         let rendered = try Self.render(template, values)

@@ -26,6 +26,11 @@ final class WebSocketClient: Sendable {
     private struct State {
         var frames: [String] = []
         var closeCode: UInt16?
+        var closeReason: String?
+        /// When the server's close frame arrived.
+        var closeReceivedAt: ContinuousClock.Instant?
+        /// Text frames that arrived after the server's close frame (a server must send none).
+        var framesAfterClose = 0
         var isClosed = false
         var pingsReceived = 0
     }
@@ -99,6 +104,9 @@ final class WebSocketClient: Sendable {
     /// Every text frame received so far, in order.
     var frames: [String] { state.withLock { $0.frames } }
     var closeCode: UInt16? { state.withLock { $0.closeCode } }
+    var closeReason: String? { state.withLock { $0.closeReason } }
+    var closeReceivedAt: ContinuousClock.Instant? { state.withLock { $0.closeReceivedAt } }
+    var framesAfterClose: Int { state.withLock { $0.framesAfterClose } }
     var isClosed: Bool { state.withLock { $0.isClosed } }
     var pingsReceived: Int { state.withLock { $0.pingsReceived } }
 
@@ -151,8 +159,20 @@ final class WebSocketClient: Sendable {
         try? await channel.close().get()
     }
 
-    fileprivate func record(frame: String) { state.withLock { $0.frames.append(frame) } }
-    fileprivate func record(closeCode: UInt16?) { state.withLock { $0.closeCode = closeCode } }
+    fileprivate func record(frame: String) {
+        state.withLock { state in
+            state.frames.append(frame)
+            if state.closeReceivedAt != nil { state.framesAfterClose += 1 }
+        }
+    }
+
+    fileprivate func record(closeCode: UInt16?, reason: String?) {
+        state.withLock { state in
+            state.closeCode = closeCode
+            state.closeReason = reason
+            state.closeReceivedAt = ContinuousClock.now
+        }
+    }
     fileprivate func recordPing() { state.withLock { $0.pingsReceived += 1 } }
 }
 
@@ -228,7 +248,8 @@ private final class FrameCollector: ChannelInboundHandler {
             }
         case .connectionClose:
             var data = frame.unmaskedData
-            client.record(closeCode: data.readInteger(as: UInt16.self))
+            let code = data.readInteger(as: UInt16.self)
+            client.record(closeCode: code, reason: data.readString(length: data.readableBytes))
             let reply = WebSocketFrame(
                 fin: true, opcode: .connectionClose, maskKey: .random(), data: frame.unmaskedData)
             let channel = context.channel
