@@ -9,6 +9,8 @@ import Testing
         10 accept4(3, NULL, NULL, SOCK_CLOEXEC <unfinished ...>
         11 openat(AT_FDCWD, "/state/keys.json", O_RDONLY|O_CLOEXEC) = 7
         10 <... accept4 resumed>)          = 8
+        11 close(7)                        = 0
+        11 openat(AT_FDCWD, "/state/keys.json", O_RDONLY|O_CLOEXEC) = 7
         10 fcntl(8, F_DUPFD_CLOEXEC, 0)    = 9
         11 close(7)                        = 0
         1 shutdown(8, SHUT_RDWR)           = 0
@@ -20,6 +22,10 @@ import Testing
         10 close(8)                        = 0
         12 pipe2([7, 9], O_CLOEXEC)        = 0
         12 close(9)                        = 0
+        11 close(7 <unfinished ...>
+        12 openat(AT_FDCWD, "/state/lock", O_RDWR) = 7
+        11 <... close resumed>)            = 0
+        12 close(7)                        = 0
         1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD) = 77
         77 close(3)                        = 0
         77 close(4)                        = -1 EBADF (Bad file descriptor)

@@ -35,12 +35,12 @@ struct DescriptorTrace {
         let calls = Self.calls(in: log)
         // Processes forked by the traced one (a sanitizer's symbolizer) have descriptor tables of their own; a
         // child may run before its parent's clone returns, so they are all found first.
-        for (_, call) in calls where ["clone", "clone3", "fork", "vfork"].contains(call.prefix { $0 != "(" }) {
+        for call in calls.map(\.text) where ["clone", "clone3", "fork", "vfork"].contains(call.prefix { $0 != "(" }) {
             if !call.contains("CLONE_THREAD"), let child = Self.result(of: call), child > 0 {
                 otherProcesses.insert(child)
             }
         }
-        for (thread, call) in calls where !otherProcesses.contains(thread) {
+        for (thread, call) in Self.inKernelOrder(calls) where !otherProcesses.contains(thread) {
             replay(call, thread: thread)
         }
         for (fd, owner) in open where owner.kind == .connection {
@@ -48,24 +48,47 @@ struct DescriptorTrace {
         }
     }
 
-    /// The log's complete calls, `(thread, "name(arguments) = result ...")`, with calls strace split in two joined.
-    private static func calls(in log: String) -> [(Int, String)] {
-        var calls: [(Int, String)] = []
-        var pending: [Int: String] = [:]
-        for rawLine in log.split(separator: "\n") {
+    /// A call's two lines: where it started and where it returned (the same for a call printed in one line).
+    private struct Call {
+        var thread: Int
+        var text: String
+        var started: Int
+        var returned: Int
+    }
+
+    /// The calls in the order their descriptors changed hands: a close (or shutdown) frees the number when it starts,
+    /// so another thread's open that returns the same number while the close is still printing comes after it; an
+    /// open takes its number when it returns.
+    private static func inKernelOrder(_ calls: [Call]) -> [(Int, String)] {
+        calls.map { call -> (position: Int, thread: Int, text: String) in
+            let name = call.text.prefix { $0 != "(" }
+            return (name == "close" || name == "shutdown" ? call.started : call.returned, call.thread, call.text)
+        }
+        .enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }
+        .map { ($0.element.thread, $0.element.text) }
+    }
+
+    /// The log's complete calls, with calls strace split in two joined.
+    private static func calls(in log: String) -> [Call] {
+        var calls: [Call] = []
+        var pending: [Int: (text: String, line: Int)] = [:]
+        for (line, rawLine) in log.split(separator: "\n").enumerated() {
             guard let space = rawLine.firstIndex(of: " "), let thread = Int(rawLine[..<space]) else { continue }
             // strace pads the thread id to a column: `4693  close(7) = 0`, `14693 close(7) = 0`.
             var call = String(rawLine[space...].drop { $0 == " " })
+            var started = line
             if let cut = call.range(of: " <unfinished ...>") {
-                pending[thread] = String(call[..<cut.lowerBound])
+                pending[thread] = (String(call[..<cut.lowerBound]), line)
                 continue
             }
             if call.hasPrefix("<... "), let resumed = call.range(of: " resumed>") {
                 // A call in progress when strace attached has no first half: its arguments are unknown ("?").
                 let name = call[call.index(call.startIndex, offsetBy: 5)..<resumed.lowerBound]
-                call = (pending.removeValue(forKey: thread) ?? "\(name)(?") + call[resumed.upperBound...]
+                let first = pending.removeValue(forKey: thread)
+                started = first?.line ?? line
+                call = (first?.text ?? "\(name)(?") + call[resumed.upperBound...]
             }
-            calls.append((thread, call))
+            calls.append(Call(thread: thread, text: call, started: started, returned: line))
         }
         return calls
     }
