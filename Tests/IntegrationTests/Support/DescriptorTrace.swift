@@ -22,6 +22,8 @@ struct DescriptorTrace {
     private(set) var connectionsAccepted = 0
     private(set) var connectionsShutDown = 0
     private var open: [Int: Owner] = [:]
+    /// The last calls on each descriptor number, quoted in violations.
+    private var history: [Int: [String]] = [:]
     /// Processes forked by the traced one (its threads are created with CLONE_THREAD).
     private var otherProcesses: Set<Int> = []
     /// Per thread, the connection numbers it has closed and not opened again since.
@@ -88,6 +90,13 @@ struct DescriptorTrace {
                 started = first?.line ?? line
                 call = (first?.text ?? "\(name)(?") + call[resumed.upperBound...]
             }
+            // A call that strace's attach interrupted resumes as `restart_syscall(<... resuming interrupted accept4
+            // ...>) = 9`: its name is the interrupted call's, its arguments unknown.
+            if call.hasPrefix("restart_syscall("), let start = call.range(of: "resuming interrupted "),
+                let end = call[start.upperBound...].firstIndex(of: " "), let equals = call.range(of: ">) ")
+            {
+                call = "\(call[start.upperBound..<end])(?)" + call[call.index(before: equals.upperBound)...]
+            }
             calls.append(Call(thread: thread, text: call, started: started, returned: line))
         }
         return calls
@@ -116,6 +125,11 @@ struct DescriptorTrace {
         let resultText = call[equals.upperBound...].prefix { $0 != " " }
         guard let result = Int(resultText) else { return }
         let first = Int(arguments.prefix { $0 != "," && $0 != ")" }.trimmingCharacters(in: .whitespaces))
+        defer {
+            for fd in [first, result].compactMap({ $0 }) where fd >= 0 && name != "poll" {
+                history[fd, default: []] = Array((history[fd, default: []] + ["\(thread) \(call)"]).suffix(4))
+            }
+        }
         switch name {
         case "accept", "accept4":
             if let first, first != listeningDescriptor && !(first == -1 && result == -1) {
@@ -145,7 +159,8 @@ struct DescriptorTrace {
                 }
                 if owner.kind == .connection { closedConnections[thread, default: []].insert(fd) }
             } else {
-                violations.append("close of descriptor \(fd), which nothing opened: \(call)")
+                violations.append(
+                    "close of descriptor \(fd), which nothing opened: \(call); before: \(history[fd] ?? [])")
             }
         case "poll", "ppoll":
             // A negative descriptor is one poll(2) skips (the supervisor's way of waiting without the wake pipe).
@@ -155,7 +170,8 @@ struct DescriptorTrace {
         case "shutdown":
             guard let fd = first else { return }
             if open[fd]?.kind != .connection {
-                violations.append("shutdown of \(fd), which is not an open connection: \(call)")
+                violations.append(
+                    "shutdown of \(fd), which is not an open connection: \(call); before: \(history[fd] ?? [])")
             } else if arguments.contains("SHUT_RDWR") {
                 connectionsShutDown += 1
             }
