@@ -5,7 +5,8 @@
 #
 # Environment: BENCH_DURATION (seconds per wrk run, default 10), BENCH_CONNECTIONS (default 64),
 # TASKD_FCGI_THREADS (responder threads, default the responder's), TASKD_SKIP_BUILD=1 to use existing binaries,
-# BENCH_KEEP=1 to keep the temporary prefix.
+# BENCH_KEEP=1 to keep the temporary prefix, BENCH_ROUNDS and BENCH_ONLY=fcgi (only the FastCGI front-door rows of
+# scripts/bench-fcgi.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,7 +22,9 @@ nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 python="$(command -v /usr/bin/python3 || command -v python3)"
 
 source scripts/bench-prefix.sh
+source scripts/bench-fcgi.sh
 bench_prepare_prefix taskd-bench
+fcgi_bench_add_locations
 mkdir -p "$prefix/lua"
 export TASKD_STATE_DIR="$prefix/state" TASKD_KEYS_FILE="$prefix/state/keys.json"
 export TASKD_FCGI_SOCKET="$prefix/fcgi.sock" TASKD_TIME_SCALE=1000 TASKD_MAX_TASKS=20000 TASKD_LOG_LEVEL=warning
@@ -35,6 +38,7 @@ fi
 
 "$bin/taskd-fcgi" 2>"$prefix/logs/taskd-fcgi.log" &
 pids+=($!)
+taskd_pid=$!
 "$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" &
 pids+=($!)
 base="http://127.0.0.1:$port"
@@ -50,6 +54,7 @@ post() { # post WORKSPACE
         -d '{"name":"bench","type":"gx.heavy"}' "$base/tasks?api_key=$key&workspace_id=$1"
 }
 for _ in $(seq 10); do post ten >/dev/null; done
+fcgi_bench_start_peers
 
 # wrk's summary as "requests/s p50_ms p99_ms non2xx".
 run_wrk() { # run_wrk LABEL ARGS...
@@ -206,9 +211,8 @@ REPORT
 load_before="$(cut -d' ' -f1 /proc/loadavg)"
 wrk_args=(-t2 -c"$connections" -d"${duration}s")
 echo "Measuring (each run ${duration} s, $connections connections)..." >&2
-read -r static_rps static_p50 static_p99 _ < <(run_wrk static "${wrk_args[@]}" "$base/_static")
-read -r floor_rps floor_p50 floor_p99 _ < <(run_wrk floor "${wrk_args[@]}" "$base/tasks")
-read -r get_rps get_p50 get_p99 get_non < <(run_wrk get "${wrk_args[@]}" "$base/tasks?api_key=$key&workspace_id=ten")
+fcgi_bench_measure
+if [[ "${BENCH_ONLY:-}" == fcgi ]]; then fcgi_bench_report; exit 0; fi
 store_measure
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN { ok = (op == ">=") ? (v >= t) : (v <= t); print ok ? "met" : "MISSED" }'; }
@@ -230,4 +234,5 @@ wrk ${duration} s per run, $connections connections, nginx worker_processes auto
 | GET ≥ 0.15× static | ${get_ratio}× | $(verdict "$get_ratio" ">=" 0.15) |
 | GET p99 < 15 ms | $get_p99 ms | $(verdict "$get_p99" "<=" 15) |
 REPORT
+fcgi_bench_report
 store_report

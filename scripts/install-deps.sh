@@ -2,7 +2,7 @@
 # Installs the Debian packages taskd needs to build, run and test; does nothing when they are present.
 set -euo pipefail
 
-packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd)
+packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd strace)
 # `scripts/install-deps.sh deb`: also what `make deb` (dpkg-buildpackage, debhelper, lintian) and `make deploy-check`
 # (a Debian 12 container booted with systemd-nspawn) need.
 if [ "${1:-}" = "deb" ]; then

@@ -36,7 +36,9 @@ public final class APIHandler: Sendable {
     /// Checks run in the contract's order: preflight, path and method, `api_key`, `workspace_id`, then the body or
     /// the `:id`, then the operation.
     public func handle(_ request: Request) -> Response {
-        let logger = requestLogger(for: request)
+        // Attaching `request.id` copies the logger's metadata and has the handler render it again: worth it only
+        // when a line of this request may be written (`errorResponse` attaches it for the lines it writes).
+        let logger = self.logger.logLevel <= .debug ? requestLogger(for: request) : self.logger
         var response: Response
         do {
             response = try route(request, logger: logger)
@@ -69,7 +71,7 @@ public final class APIHandler: Sendable {
 
     /// The JSON error answer (with CORS) for anything `authorize` or the sidecar throws.
     public func errorResponse(for error: any Error, to request: Request) -> Response {
-        errorResponse(for: error, to: request, logger: requestLogger(for: request))
+        errorResponse(for: error, to: request, logger: logger)
     }
 
     // MARK: Steps
@@ -117,7 +119,7 @@ public final class APIHandler: Sendable {
         return request.body
     }
 
-    private func requestLogger(for request: Request) -> Logger {
+    func requestLogger(for request: Request) -> Logger {
         var logger = self.logger
         if let requestID = request.requestID {
             logger[metadataKey: "request.id"] = "\(requestID)"

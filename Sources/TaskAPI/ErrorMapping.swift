@@ -27,10 +27,10 @@ extension APIHandler {
             response.headerFields.append(contentsOf: error.headerFields)
             // A busy workspace is load, not a fault: under a burst it would otherwise log an error per request.
             if response.status.kind == .serverError && (error as? StoreError)?.isBusy != true {
-                logger.error(
+                requestLogger(for: request).error(
                     "Request failed", metadata: ["error": "\(error)", "http.status": "\(response.status.code)"])
-            } else {
-                logger.debug(
+            } else if logger.logLevel <= .debug {
+                requestLogger(for: request).debug(
                     "Request refused",
                     metadata: [
                         "http.method": "\(request.method.rawValue)", "http.path": "\(request.path)",
@@ -38,7 +38,7 @@ extension APIHandler {
                     ])
             }
         } else {
-            logger.error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])
+            requestLogger(for: request).error("Request failed", metadata: ["error": "\(error)", "http.status": "500"])
             response = .json(
                 WireFormat.error(code: "internal_error", message: internalErrorMessage), status: .internalServerError)
         }

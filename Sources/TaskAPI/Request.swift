@@ -31,19 +31,22 @@ public struct Request: Sendable {
     static func parseQuery(_ rawQuery: String) -> [String: String] {
         var query: [String: String] = [:]
         guard !rawQuery.isEmpty else { return query }
-        for segment in rawQuery.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let name: Substring.UTF8View.SubSequence
-            let value: Substring.UTF8View.SubSequence
-            if let equals = segment.firstIndex(of: UInt8(ascii: "=")) {
-                name = segment[segment.startIndex..<equals]
-                value = segment[segment.index(after: equals)...]
-            } else {
-                name = segment
-                value = segment[segment.endIndex...]
-            }
-            let decodedName = percentDecode(name)
-            if query[decodedName] == nil {
-                query[decodedName] = percentDecode(value)
+        // On every request: one pass over the bytes in place, without an array of segments.
+        query.reserveCapacity(4)
+        var rawQuery = rawQuery
+        rawQuery.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "&")) ?? bytes.count
+                if end > start {
+                    let segment = bytes[start..<end]
+                    let equals = segment.firstIndex(of: UInt8(ascii: "="))
+                    let name = percentDecode(segment[..<(equals ?? end)])
+                    if query[name] == nil {
+                        query[name] = percentDecode(segment[(equals.map { $0 + 1 } ?? end)...])
+                    }
+                }
+                start = end + 1
             }
         }
         return query

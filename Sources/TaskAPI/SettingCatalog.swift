@@ -97,6 +97,15 @@ public enum SettingCatalog {
         variable: "TASKD_FCGI_THREADS", flag: "threads", summary: "Threads serving requests", default: 16,
         in: 1...1_024, readers: [.fastCGI])
 
+    // nginx sends a whole request as soon as it has connected (it buffers client bodies first) and reads answers as
+    // they come, so on a local socket either step takes microseconds; 3 s of silence means a broken or hostile peer.
+    // A worker such a peer holds is back after at most this long, and a stop (twice this plus 1 s) stays within
+    // systemd's TimeoutStopSec=10s.
+    public static let fastCGIConnectionDeadline = Setting<Double>(
+        variable: "TASKD_FCGI_CONNECTION_DEADLINE", flag: "connection-deadline",
+        summary: "Seconds a FastCGI connection may take to send its request, and again to take its answer",
+        default: 3, in: 0.05...60, unit: "seconds", readers: [.fastCGI])
+
     // MARK: taskd-ws
 
     public static let maxWebSocketConnections = Setting<Int>(
@@ -123,6 +132,6 @@ public enum SettingCatalog {
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
         openMode, checkpointBytes, lockWait, maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode,
-        fastCGIThreads, webSocketListen, webSocketSocketMode, webSocketPingInterval,
+        fastCGIThreads, fastCGIConnectionDeadline, webSocketListen, webSocketSocketMode, webSocketPingInterval,
     ]
 }

@@ -33,7 +33,7 @@ public final class KeyRing: Sendable {
     private let path: String
     private let openMode: Bool
     private let logger: Logger
-    private let cache = Monitor(Cache())
+    private let cache = ReadWriteLock(Cache())
 
     public init(path: String, openMode: Bool, logger: Logger) {
         self.path = path
@@ -65,32 +65,41 @@ public final class KeyRing: Sendable {
     /// A number that changes whenever the set of keys does, after re-reading the file if it is due (see
     /// `tenant(for:)`). Grants handed out before a change must be checked again with `stillGrants`.
     public func generation() -> UInt64 {
-        cache.withValue { cache in
+        cache.write { cache in
             refreshIfDue(&cache)
             return cache.generation
         }
     }
 
     private func tenant(forDigest digest: [UInt8], emptyKey: Bool) -> TenantID? {
-        let known: TenantID? = cache.withValue { cache in
-            func match() -> TenantID? {
-                var match: TenantID?
-                // Every entry is compared, whatever matched before, so timing says nothing about the list.
-                for entry in cache.entries where KeyDigest.equalInConstantTime(entry.digest, digest) {
-                    match = entry.tenant
-                }
-                return match
-            }
+        // The common case, a known key while the last look at the file is recent: every thread at once, under the
+        // read lock. Anything else (a look is due, or the key is unknown) takes the write lock below.
+        let now = ContinuousClock.now
+        let recent: TenantID? = cache.read { cache in
+            guard let checkedAt = cache.checkedAt, now - checkedAt < Self.recheckInterval else { return nil }
+            return Self.match(digest, in: cache.entries)
+        }
+        if let recent { return recent }
+        let known: TenantID? = cache.write { cache in
             refreshIfDue(&cache)
-            if let found = match() { return found }
+            if let found = Self.match(digest, in: cache.entries) { return found }
             // A key just issued must work at once: an unknown key looks at the file again (one stat; it is read only
             // when it changed). Known keys keep the interval, which bounds how long a revoked one still works.
             guard refreshIfDue(&cache, force: true) else { return nil }
-            return match()
+            return Self.match(digest, in: cache.entries)
         }
         if let known { return known }
         guard openMode, !emptyKey else { return nil }
         return try? TenantID(parsing: "open-" + KeyDigest.hex(digest).prefix(20))
+    }
+
+    private static func match(_ digest: [UInt8], in entries: [Entry]) -> TenantID? {
+        var match: TenantID?
+        // Every entry is compared, whatever matched before, so timing says nothing about the list.
+        for entry in entries where KeyDigest.equalInConstantTime(entry.digest, digest) {
+            match = entry.tenant
+        }
+        return match
     }
 
     /// Re-reads the file if it was replaced or edited since the last look, at most once per `recheckInterval`.

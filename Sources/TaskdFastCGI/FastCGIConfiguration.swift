@@ -18,6 +18,7 @@ struct FastCGIConfiguration: Equatable, Sendable {
     var settings: ServiceSettings
     var listener: Listener
     var threads: Int
+    var connectionDeadline: Duration
 
     /// Resolves and validates every setting; `processID` is compared with `LISTEN_PID`.
     static func resolve(
@@ -26,6 +27,7 @@ struct FastCGIConfiguration: Equatable, Sendable {
         let settings = try ServiceSettings.resolve(overrides: options.overrides, environment: environment)
         let reader = SettingReader(environment: environment)
         let threads = try reader.value(of: SettingCatalog.fastCGIThreads, flag: options.threads)
+        let deadline = try reader.value(of: SettingCatalog.fastCGIConnectionDeadline, flag: options.connectionDeadline)
         let listener: Listener
         if let count = environment["LISTEN_FDS"].flatMap({ Int($0) }), count >= 1,
             environment["LISTEN_PID"].flatMap({ Int32($0) }) == processID
@@ -39,6 +41,8 @@ struct FastCGIConfiguration: Equatable, Sendable {
             listener = .unixSocket(
                 path: path, mode: mode, isExplicit: reader.isSet(SettingCatalog.fastCGISocket, flag: options.socket))
         }
-        return FastCGIConfiguration(settings: settings, listener: listener, threads: threads)
+        return FastCGIConfiguration(
+            settings: settings, listener: listener, threads: threads,
+            connectionDeadline: .milliseconds(Int64((deadline * 1_000).rounded())))
     }
 }

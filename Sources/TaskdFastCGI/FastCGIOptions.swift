@@ -16,5 +16,9 @@ struct FastCGIOptions: ParsableArguments {
     @Option(name: SettingCatalog.fastCGIThreads.name, help: SettingCatalog.fastCGIThreads.help)
     var threads: Int?
 
+    @Option(
+        name: SettingCatalog.fastCGIConnectionDeadline.name, help: SettingCatalog.fastCGIConnectionDeadline.help)
+    var connectionDeadline: Double?
+
     var overrides: ServiceSettings.Overrides { shared.overrides }
 }

@@ -4,119 +4,113 @@ import Synchronization
 
 import Glibc
 
-/// Serves FastCGI requests on a listening socket with a fixed set of threads until shutdown is requested, then
-/// lets every request in flight finish (see `ShutdownSignal` for why it stops cleanly).
+/// Serves FastCGI requests on a listening socket with a fixed set of worker threads (`FastCGIWorker`) until shutdown
+/// is requested, while the calling (main) thread supervises: it cuts connections past their deadline and, once
+/// SIGTERM or SIGINT has arrived, waits for the requests in flight, at most `drainLimit`.
 final class FastCGIServer: Sendable {
-    /// Turns one request into the complete CGI answer (`Status:` line, headers, blank line, body). Never throws.
-    typealias Responder = @Sendable (FastCGIExchange) -> [UInt8]
+    /// How `run` ended.
+    enum Stop: Equatable {
+        /// Shutdown was requested and every worker finished what it had accepted.
+        case drained
+        /// A worker's accept() failed in a way that cannot recover (errno); the others drained.
+        case acceptFailed(Int32)
+        /// Workers were still busy `drainLimit` after shutdown was requested; the process must exit without them.
+        case drainTimedOut(busyWorkers: Int)
+    }
 
     private let listenDescriptor: Int32
+    private let connectionsInheritTimeout: Bool
     private let threads: Int
     private let bodyLimit: Int
-    private let responder: Responder
+    private let connectionDeadline: Duration
+    private let responder: FastCGIWorker.Responder
     private let logger: Logger
-    /// One waiting thread at a time: the holder polls the listening socket and the wake pipe, then accepts. Without
-    /// it every idle worker would wake for every connection and all but one would find nothing to accept.
-    private let acceptGate = Mutex<Void>(())
+    private let runningWorkers = Atomic<Int>(0)
+    private let acceptFailure = Atomic<Int32>(0)
 
-    init(listenDescriptor: Int32, threads: Int, bodyLimit: Int, logger: Logger, responder: @escaping Responder) {
+    init(
+        listenDescriptor: Int32, connectionsInheritTimeout: Bool, threads: Int, bodyLimit: Int,
+        connectionDeadline: Duration, logger: Logger, responder: @escaping FastCGIWorker.Responder
+    ) {
         self.listenDescriptor = listenDescriptor
+        self.connectionsInheritTimeout = connectionsInheritTimeout
         self.threads = threads
         self.bodyLimit = bodyLimit
+        self.connectionDeadline = connectionDeadline
         self.logger = logger
         self.responder = responder
     }
 
-    /// Starts the workers and returns once all of them have stopped. Call from the main thread after
-    /// `ShutdownSignal.prepare()` and `blockInCurrentThread()`; the signal handler is installed here once the
-    /// workers (which keep the signals blocked) are running.
-    func run() throws(StartupError) {
+    /// The longest a stop waits: a connection may take one deadline to send its request and another to take its
+    /// answer, plus a second for the handler in between.
+    var drainLimit: Duration { connectionDeadline * 2 + .seconds(1) }
+
+    /// Starts the workers, supervises them, and returns once all of them have stopped (or, for `.drainTimedOut`,
+    /// while some are still running). Call from the main thread after `ShutdownSignal.prepare()` and
+    /// `blockInCurrentThread()`.
+    func run() throws(StartupError) -> Stop {
         guard FCGX_Init() == 0 else { throw .system("FCGX_Init", errno) }
+        try ShutdownSignal.takeOverFromLibfcgi()
+        let slots = (0..<threads).map { _ in ConnectionSlot() }
         var workers: [WorkerThread] = []
         do {
             for index in 0..<threads {
-                workers.append(try WorkerThread { [self] in serve(worker: index) })
+                let worker = FastCGIWorker(
+                    index: index, listenDescriptor: listenDescriptor,
+                    connectionsInheritTimeout: connectionsInheritTimeout, slot: slots[index],
+                    deadline: connectionDeadline, bodyLimit: bodyLimit, responder: responder, logger: logger)
+                runningWorkers.add(1, ordering: .acquiringAndReleasing)
+                workers.append(
+                    try WorkerThread { [self] in
+                        if let code = worker.run() {
+                            acceptFailure.store(code, ordering: .releasing)
+                            ShutdownSignal.request()
+                        }
+                        runningWorkers.subtract(1, ordering: .acquiringAndReleasing)
+                    })
             }
-            try ShutdownSignal.installInCurrentThread()
         } catch {
+            runningWorkers.subtract(threads - workers.count, ordering: .acquiringAndReleasing)
             ShutdownSignal.request()
             workers.forEach { $0.join() }
             throw error
         }
+        ShutdownSignal.unblockInCurrentThread()
+        let stop = supervise(slots)
+        if case .drainTimedOut = stop { return stop }
         workers.forEach { $0.join() }
+        return stop
     }
 
-    private enum Wait { case connection, shutdown }
-
-    private func serve(worker: Int) {
-        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
-        // libfcgi's streams point back at the request, so it needs a stable address: never a Swift `var`.
-        defer { request.deallocate() }
-        guard FCGX_InitRequest(request, listenDescriptor, 0) == 0 else {
-            logger.error("Cannot initialise a FastCGI request", metadata: ["worker": "\(worker)"])
-            return
+    /// Cuts overdue connections every `tick` (or at once when a signal writes to the wake pipe) until every worker
+    /// has returned, or `drainLimit` has passed since shutdown was requested.
+    private func supervise(_ slots: [ConnectionSlot]) -> Stop {
+        let clock = ContinuousClock()
+        let tick = min(max(connectionDeadline / 10, .milliseconds(10)), .milliseconds(100))
+        let tickMilliseconds = Int32(
+            tick.components.seconds * 1_000 + tick.components.attoseconds / 1_000_000_000_000_000)
+        var drainDeadline: ContinuousClock.Instant?
+        while runningWorkers.load(ordering: .acquiring) > 0 {
+            let now = clock.now
+            if drainDeadline == nil, ShutdownSignal.isRequested {
+                drainDeadline = now.advanced(by: drainLimit)
+                logger.info(
+                    "Stopping: no new connections; answering the requests in flight",
+                    metadata: ["busy.workers": "\(slots.filter(\.isBusy).count)"])
+            }
+            if let drainDeadline, now >= drainDeadline {
+                return .drainTimedOut(busyWorkers: slots.filter(\.isBusy).count)
+            }
+            for slot in slots where slot.cutIfOverdue(now: now) {
+                logger.debug("Cutting a connection past its deadline")
+            }
+            // Before shutdown the wake pipe ends the wait at once when a signal arrives; after it, the pipe stays
+            // readable, so the wait is a plain tick.
+            var wake = pollfd(
+                fd: drainDeadline == nil ? ShutdownSignal.wakeDescriptor : -1, events: Int16(POLLIN), revents: 0)
+            _ = poll(&wake, 1, tickMilliseconds)
         }
-        while !ShutdownSignal.isRequested {
-            let accepted: Int32? = acceptGate.withLock { _ in
-                guard waitForConnection() == .connection else { return nil }
-                return FCGX_Accept_r(request)
-            }
-            guard let accepted else { break }
-            if accepted < 0 {
-                handleAcceptFailure(-accepted)
-                continue
-            }
-            let exchange = FastCGIExchange(request: request, bodyLimit: bodyLimit)
-            let answer = responder(exchange)
-            let written = answer.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) {
-                    FCGX_PutStr($0.baseAddress, Int32($0.count), request.pointee.out)
-                }
-            }
-            if written < 0 {
-                logger.debug("Client went away before the answer was written", metadata: ["worker": "\(worker)"])
-            }
-            FCGX_Finish_r(request)
-        }
-        FCGX_Finish_r(request)
-    }
-
-    /// Waits until the listening socket has a connection or shutdown was requested; never returns on EINTR.
-    private func waitForConnection() -> Wait {
-        var descriptors = [
-            pollfd(fd: listenDescriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: ShutdownSignal.wakeDescriptor, events: Int16(POLLIN), revents: 0),
-        ]
-        while true {
-            if ShutdownSignal.isRequested { return .shutdown }
-            let ready = poll(&descriptors, nfds_t(descriptors.count), -1)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                logger.error("poll failed", metadata: ["errno": "\(errno)"])
-                ShutdownSignal.request()
-                return .shutdown
-            }
-            if descriptors[1].revents != 0 || ShutdownSignal.isRequested { return .shutdown }
-            if descriptors[0].revents != 0 { return .connection }
-        }
-    }
-
-    private func handleAcceptFailure(_ code: Int32) {
-        switch code {
-        case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED:
-            // Another process on the same socket took the connection, or the client gave up: nothing to do.
-            return
-        case EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP:
-            if ShutdownSignal.isRequested { return }
-            logger.error("The listening socket is unusable; stopping", metadata: ["errno": "\(code)"])
-            ShutdownSignal.request()
-        default:
-            if ShutdownSignal.isRequested { return }
-            // Out of descriptors or memory, or a connection that broke during its first records: pause briefly
-            // instead of spinning on a socket that stays readable.
-            logger.warning("Cannot accept a connection", metadata: ["errno": "\(code)"])
-            var pause = timespec(tv_sec: 0, tv_nsec: 20_000_000)
-            _ = nanosleep(&pause, nil)
-        }
+        let code = acceptFailure.load(ordering: .acquiring)
+        return code == 0 ? .drained : .acceptFailed(code)
     }
 }

@@ -11,6 +11,8 @@ struct ListeningSocket {
     let createdInode: UInt64
     /// How the socket was obtained, for the startup log line.
     let origin: String
+    /// False for a TCP socket handed over by systemd or a spawner (its connections inherit its receive timeout).
+    let isUnixDomain: Bool
 
     /// Opens the configured listener. A listening socket on fd 0 wins over the default path (spawn-fcgi and
     /// similar spawners pass it that way); an explicit `--socket` / `TASKD_FCGI_SOCKET` wins over fd 0.
@@ -46,14 +48,32 @@ struct ListeningSocket {
     private static func prepared(_ fd: Int32, createdPath: String?, origin: String) throws(StartupError)
         -> ListeningSocket
     {
-        // Workers wait in poll() and then accept; a non-blocking socket turns a lost race for a connection (another
-        // process on the same systemd socket) into EAGAIN instead of a thread stuck in accept().
+        // Every worker blocks in its own accept() (the kernel wakes one waiter per connection), and returns from it
+        // every `acceptWakeInterval` to look at the shutdown flag: the socket must block, with a receive timeout,
+        // which on a listening socket bounds accept(). Both apply to the socket itself, which systemd or a spawner
+        // may share; any other taskd-fcgi on it sets the same.
         let flags = fcntl(fd, F_GETFL)
-        guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else { throw .system("fcntl", errno) }
+        guard flags >= 0, fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 else { throw .system("fcntl", errno) }
+        let interval = FastCGIWorker.acceptWakeInterval.components
+        var timeout = timeval(tv_sec: Int(interval.seconds), tv_usec: Int(interval.attoseconds / 1_000_000_000_000))
+        guard setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+            throw .system("setsockopt(SO_RCVTIMEO)", errno)
+        }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var info = stat()
         let inode = createdPath.map { lstat($0, &info) == 0 ? UInt64(info.st_ino) : 0 } ?? 0
-        return ListeningSocket(descriptor: fd, createdPath: createdPath, createdInode: inode, origin: origin)
+        return ListeningSocket(
+            descriptor: fd, createdPath: createdPath, createdInode: inode, origin: origin,
+            isUnixDomain: socketFamily(fd) == AF_UNIX)
+    }
+
+    private static func socketFamily(_ fd: Int32) -> Int32 {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return named == 0 ? Int32(address.ss_family) : -1
     }
 
     private static func isListeningSocket(_ fd: Int32) -> Bool {

@@ -1,48 +1,53 @@
 import HTTPTypes
 import TaskAPI
+import TaskCore
 
 extension Request {
     /// The request nginx forwarded, from its FastCGI parameters: `REQUEST_METHOD`, the path in `DOCUMENT_URI` (the
-    /// locations file passes nginx's normalised `$uri` there), `QUERY_STRING`, `CONTENT_TYPE`, `CONTENT_LENGTH`,
-    /// every `HTTP_*` header (`HTTP_ORIGIN`, `HTTP_ACCESS_CONTROL_REQUEST_METHOD`, …) and `REQUEST_ID` (`$request_id`).
-    init(fastCGI exchange: FastCGIExchange) {
-        let parameters = exchange.parameters
-        let method = parameters["REQUEST_METHOD"].flatMap { HTTPRequest.Method($0) } ?? .get
+    /// locations file passes nginx's normalised `$uri` there), `QUERY_STRING`, `REQUEST_ID` (`$request_id`), and
+    /// the header fields the API reads: `CONTENT_TYPE`, `HTTP_ORIGIN`, `HTTP_ACCESS_CONTROL_REQUEST_METHOD` and
+    /// `HTTP_ACCESS_CONTROL_REQUEST_HEADERS`.
+    ///
+    /// Throws when `REQUEST_METHOD` is missing or not an HTTP method token (nginx never forwards such a request; any
+    /// other local peer might): it is answered as the invalid request it is, never served as some other method.
+    init(fastCGI exchange: FastCGIExchange) throws(ValidationError) {
+        guard let method = exchange[.requestMethod].flatMap({ HTTPRequest.Method($0) }) else {
+            throw Self.unparsableMethod(exchange[.requestMethod])
+        }
         self.init(
-            method: method,
-            path: Self.path(from: parameters),
-            rawQuery: parameters["QUERY_STRING"] ?? "",
-            headerFields: Self.headerFields(from: parameters),
-            body: exchange.body,
-            requestID: parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 })
+            method: method, path: Self.path(from: exchange), rawQuery: exchange[.queryString] ?? "",
+            headerFields: Self.headerFields(from: exchange), body: exchange.body,
+            requestID: exchange[.requestID].flatMap { $0.isEmpty ? nil : $0 })
     }
 
-    private static func path(from parameters: [String: String]) -> String {
-        if let uri = parameters["DOCUMENT_URI"], !uri.isEmpty { return uri }
-        let requestURI = parameters["REQUEST_URI"] ?? "/"
+    static func unparsableMethod(_ raw: String?) -> ValidationError {
+        guard let raw else {
+            return ValidationError(
+                parameter: "REQUEST_METHOD",
+                message: "The request has no method; it must be GET, POST, DELETE or OPTIONS.")
+        }
+        let shown = String(raw.unicodeScalars.prefix(20).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
+        return ValidationError(
+            parameter: "REQUEST_METHOD", message: "The request method '\(shown)' is not an HTTP method.")
+    }
+
+    private static func path(from exchange: FastCGIExchange) -> String {
+        if let uri = exchange[.documentURI], !uri.isEmpty { return uri }
+        let requestURI = exchange[.requestURI] ?? "/"
         return String(requestURI.prefix { $0 != "?" })
     }
 
-    private static func headerFields(from parameters: [String: String]) -> HTTPFields {
+    private static let passedFields: [(FastCGIExchange.Parameter, HTTPField.Name)] = [
+        (.contentType, .contentType), (.origin, .origin), (.accessControlRequestMethod, .accessControlRequestMethod),
+        (.accessControlRequestHeaders, .accessControlRequestHeaders),
+    ]
+
+    private static func headerFields(from exchange: FastCGIExchange) -> HTTPFields {
         var fields = HTTPFields()
-        if let contentType = parameters["CONTENT_TYPE"], !contentType.isEmpty {
-            fields[.contentType] = contentType
-        }
-        if let contentLength = parameters["CONTENT_LENGTH"], !contentLength.isEmpty {
-            fields[.contentLength] = contentLength
-        }
-        // Sorted, so that the order of repeated-looking headers does not depend on dictionary order.
-        for (parameter, value) in parameters.sorted(by: { $0.key < $1.key }) where parameter.hasPrefix("HTTP_") {
-            let headerName = parameter.dropFirst(5).replacingOccurrences(of: "_", with: "-").lowercased()
-            guard let name = HTTPField.Name(headerName), name != .contentType, name != .contentLength else { continue }
-            fields.append(HTTPField(name: name, value: value))
+        for (parameter, name) in passedFields {
+            // FastCGI passes an absent header as an empty parameter (nginx's `$content_type` of a GET).
+            if let value = exchange[parameter], !value.isEmpty { fields[name] = value }
         }
         return fields
-    }
-}
-
-extension Substring {
-    fileprivate func replacingOccurrences(of target: Character, with replacement: Character) -> String {
-        String(map { $0 == target ? replacement : $0 })
     }
 }

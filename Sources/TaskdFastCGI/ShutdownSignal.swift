@@ -1,23 +1,24 @@
-// Design note: how taskd-fcgi stops.
+// Design note: taskd-fcgi's signals, and why libfcgi has none of them.
 //
-// libfcgi's own answer to SIGTERM is a flag (`FCGX_ShutdownPending`) that `FCGX_Accept_r` checks before it calls
-// accept(); a thread already blocked in accept() never looks at it again, and a handler installed with
-// `SA_RESTART` (what glibc's `signal()` does) makes the kernel restart accept() so nothing wakes at all.
+// `FCGX_Init` installs libfcgi's own handlers: SIGUSR1 and (when it is still at its default) SIGTERM set a private
+// "shutdown pending" flag after which every `FCGX_Accept_r` fails without accepting, and SIGPIPE gets an empty
+// handler in place of taskd's "ignore". A stray `kill -USR1` thus used to wedge the responder for good while it
+// stayed "active" for systemd. taskd never lets libfcgi accept (see `FastCGIWorker`), so that flag is meaningless
+// here, and `takeOverFromLibfcgi()`, called right after `FCGX_Init` and before any signal is unblocked, puts back
+// taskd's own dispositions: SIGPIPE and SIGUSR1 ignored, SIGTERM and SIGINT handled by `handleTerminationSignal`.
 //
-// So: SIGTERM and SIGINT are blocked in every worker thread (they inherit the mask from the main thread, which
-// blocks the signals before it starts them) and delivered to the main thread only, whose handler is installed with
-// `sa_flags = 0`. The handler does three async-signal-safe things: it sets an atomic flag, calls
-// `FCGX_ShutdownPending()`, and writes one byte to a pipe. Workers never block in accept(): they wait in poll() on
-// the listening socket *and* that pipe, one at a time, so the byte wakes whoever is waiting and, because the pipe
-// is never drained, every worker after it. A worker in the middle of a request finishes it first (drain), then finds
-// the flag set and returns. Worker threads never see EINTR, so a request in flight is never cut short by the signal.
+// SIGTERM and SIGINT are blocked in every thread but the main one (the workers inherit the mask from the main
+// thread, which blocks them before it starts any), so worker threads never see EINTR and a request in flight is
+// never cut short by a signal. The handler is installed without `SA_RESTART` and does only async-signal-safe
+// things: it stores an atomic flag and writes one byte to a pipe, which wakes the main thread (the supervisor, see
+// `FastCGIServer`) at once. Workers waiting in accept() notice the flag within `FastCGIWorker.acceptWakeInterval`.
+// The pipe is never drained, so it stays readable once shutdown is requested.
 
-import CFastCGI
 import Synchronization
 
 import Glibc
 
-/// The process-wide "stop accepting" flag, set by SIGTERM / SIGINT, and the pipe that wakes waiting workers.
+/// The process-wide "stop accepting" flag, set by SIGTERM / SIGINT, and the pipe that wakes the supervisor.
 enum ShutdownSignal {
     private static let requested = Atomic<Bool>(false)
     /// The pipe's write end, read by the signal handler; an atomic so the handler never touches lazy globals.
@@ -31,7 +32,7 @@ enum ShutdownSignal {
     static var wakeDescriptor: Int32 { wakeReader.load(ordering: .acquiring) }
 
     /// Creates the wake pipe and ignores SIGPIPE (a client that went away must not kill the process). Call once,
-    /// before any worker thread starts.
+    /// before any other thread starts.
     static func prepare() throws(StartupError) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw .system("pipe", errno) }
@@ -52,23 +53,39 @@ enum ShutdownSignal {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    /// Installs the handler (without `SA_RESTART`) and unblocks the signals in the calling (main) thread.
-    static func installInCurrentThread() throws(StartupError) {
-        for signalNumber in [SIGTERM, SIGINT] {
-            var action = sigaction()
+    /// Replaces what `FCGX_Init` installed: SIGPIPE and SIGUSR1 ignored, SIGTERM and SIGINT to the flag (without
+    /// `SA_RESTART`). Call right after `FCGX_Init`, while SIGTERM and SIGINT are still blocked.
+    static func takeOverFromLibfcgi() throws(StartupError) {
+        try install(SIGPIPE, handled: false)
+        try install(SIGUSR1, handled: false)
+        try install(SIGTERM, handled: true)
+        try install(SIGINT, handled: true)
+    }
+
+    /// Ignores the signal, or hands it to `handleTerminationSignal`. `SIG_IGN` is the function pointer 1, which Swift
+    /// uses as the "nil" of a nested optional: inside a collection or a tuple optional it can read back as nothing at
+    /// all (an array of such pairs iterated as empty), so it is only ever assigned directly here.
+    private static func install(_ signalNumber: Int32, handled: Bool) throws(StartupError) {
+        var action = sigaction()
+        if handled {
             action.__sigaction_handler.sa_handler = handleTerminationSignal
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
-            guard sigaction(signalNumber, &action, nil) == 0 else { throw .system("sigaction", errno) }
+        } else {
+            action.__sigaction_handler.sa_handler = SIG_IGN
         }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        guard sigaction(signalNumber, &action, nil) == 0 else { throw .system("sigaction", errno) }
+    }
+
+    /// Unblocks SIGTERM and SIGINT in the calling (main) thread, once the workers have started with them blocked.
+    static func unblockInCurrentThread() {
         var set = terminationSignals()
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// Requests shutdown as the signal handler does (for a startup failure after workers began).
+    /// Requests shutdown as the signal handler does (a worker that met an unrecoverable error, a failed startup).
     static func request() {
         requested.store(true, ordering: .releasing)
-        FCGX_ShutdownPending()
         var byte: UInt8 = 1
         _ = write(wakeWriter.load(ordering: .acquiring), &byte, 1)
     }
@@ -82,7 +99,7 @@ enum ShutdownSignal {
     }
 }
 
-/// Only async-signal-safe work: an atomic store, libfcgi's flag store, and write(2).
+/// Only async-signal-safe work: an atomic store and write(2).
 private func handleTerminationSignal(_: Int32) {
     let savedErrno = errno
     ShutdownSignal.request()

@@ -14,7 +14,8 @@ struct TaskdFastCGI: ParsableCommand {
         discussion: """
             Listens on a unix socket it creates (--socket), on a socket passed by systemd socket activation \
             (LISTEN_FDS), or on a listening socket inherited on fd 0. SIGTERM or SIGINT stops accepting, lets \
-            requests in flight finish, and exits 0.
+            requests in flight finish, and exits 0 (1 if they did not finish within the drain limit, or if the \
+            listening socket failed). SIGUSR1 and SIGPIPE are ignored.
             """,
         version: TaskdVersion.current)
 
@@ -37,6 +38,8 @@ struct TaskdFastCGI: ParsableCommand {
         let logger = Logger(label: "taskd.fcgi")
         do {
             try serve(configuration, logger: logger)
+        } catch let exit as ExitCode {
+            throw exit
         } catch {
             logger.critical("taskd-fcgi cannot start", metadata: ["error": "\(error)"])
             throw ExitCode.failure
@@ -47,6 +50,7 @@ struct TaskdFastCGI: ParsableCommand {
         let settings = configuration.settings
         var startMetadata = settings.logMetadata
         startMetadata["threads"] = "\(configuration.threads)"
+        startMetadata["connection.deadline"] = "\(configuration.connectionDeadline)"
         logger.info("Starting taskd-fcgi", metadata: startMetadata)
 
         let store = try WorkspaceStore(settings: settings, logger: logger)
@@ -56,15 +60,35 @@ struct TaskdFastCGI: ParsableCommand {
         try ShutdownSignal.prepare()
         ShutdownSignal.blockInCurrentThread()
         let socket = try ListeningSocket.open(configuration.listener)
+        defer { socket.close() }
         logger.info("Listening", metadata: ["listener": "\(socket.origin)"])
         let server = FastCGIServer(
-            listenDescriptor: socket.descriptor, threads: configuration.threads,
-            bodyLimit: APIHandler.maximumBodyBytes + 1, logger: logger
+            listenDescriptor: socket.descriptor, connectionsInheritTimeout: !socket.isUnixDomain,
+            threads: configuration.threads, bodyLimit: APIHandler.maximumBodyBytes + 1,
+            connectionDeadline: configuration.connectionDeadline, logger: logger
         ) { exchange in
-            handler.handle(Request(fastCGI: exchange)).fastCGIRecord
+            do throws(TaskCore.ValidationError) {
+                return handler.handle(try Request(fastCGI: exchange)).fastCGIRecord
+            } catch {
+                // A method that is not an HTTP token: answered 400 as unreadable, never served as another method.
+                return handler.errorResponse(forUnreadableRequest: error).fastCGIRecord
+            }
         }
-        defer { socket.close() }
-        try server.run()
-        logger.info("Stopped: every request in flight was answered")
+        switch try server.run() {
+        case .drained:
+            logger.info("Stopped: every request in flight was answered")
+        case .acceptFailed(let code):
+            logger.critical(
+                "The listening socket is unusable; stopped so that systemd can restart the service",
+                metadata: ["errno": "\(code)"])
+            throw ExitCode.failure
+        case .drainTimedOut(let busyWorkers):
+            // Workers are still running: returning would run exit handlers under them, so leave at once.
+            logger.critical(
+                "Stopped with requests still in flight after the drain limit",
+                metadata: ["busy.workers": "\(busyWorkers)", "drain.limit": "\(server.drainLimit)"])
+            socket.close()
+            _exit(1)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import TaskAPI
+import TaskCore
 import Testing
 
 @testable import TaskdFastCGI
@@ -14,7 +15,7 @@ import Testing
                 "REQUEST_ID": "abc123", "REQUEST_URI": "/ignored?api_key=k",
             ],
             body: Array("{}".utf8))
-        let request = Request(fastCGI: exchange)
+        let request = try Request(fastCGI: exchange)
         #expect(request.method == .post)
         #expect(request.path == "/tasks")
         #expect(request.query["api_key"] == "k")
@@ -27,13 +28,51 @@ import Testing
         #expect(request.requestID == "abc123")
     }
 
-    @Test func withoutDocumentURIThePathComesFromRequestURIWithoutTheQuery() {
-        let request = Request(
+    @Test func withoutDocumentURIThePathComesFromRequestURIWithoutTheQuery() throws {
+        let request = try Request(
             fastCGI: FastCGIExchange(
                 parameters: ["REQUEST_METHOD": "DELETE", "REQUEST_URI": "/tasks/3?api_key=k"], body: []))
         #expect(request.method == .delete)
         #expect(request.path == "/tasks/3")
         #expect(request.requestID == nil)
+    }
+
+    @Test func onlyTheParametersTheAPIReadsAreKeptAndTheFirstOfARepeatedOneWins() throws {
+        var exchange = FastCGIExchange(
+            parameters: [
+                "REQUEST_METHOD": "GET", "DOCUMENT_URI": "/tasks", "HTTP_USER_AGENT": "curl", "SCRIPT_NAME": "/tasks",
+                "CONTENT_TYPE": "", "HTTP_ORIGIN": "", "REQUEST_ID": "",
+            ],
+            body: [])
+        let request = try Request(fastCGI: exchange)
+        // Empty parameters are absent header fields (FastCGI cannot tell them apart); other headers are not read.
+        #expect(request.headerFields.isEmpty)
+        #expect(request.requestID == nil)
+        #expect(exchange[.requestMethod] == "GET")
+        exchange = FastCGIExchange(parameters: ["REQUEST_METHOD_X": "POST", "REQUEST_METHO": "PUT"], body: [])
+        #expect(exchange[.requestMethod] == nil)
+    }
+
+    @Test(arguments: ["GE T", "", "GET\r\n", "G\u{E9}T", "(GET)"])
+    func aMethodThatIsNotAnHTTPTokenIsRefusedNotServedAsAnother(_ method: String) throws {
+        let exchange = FastCGIExchange(
+            parameters: ["REQUEST_METHOD": method, "DOCUMENT_URI": "/tasks", "QUERY_STRING": "api_key=k"], body: [])
+        #expect(throws: ValidationError.self) { try Request(fastCGI: exchange) }
+    }
+
+    @Test func aMissingMethodIsRefused() throws {
+        let exchange = FastCGIExchange(parameters: ["DOCUMENT_URI": "/tasks"], body: [])
+        do {
+            _ = try Request(fastCGI: exchange)
+            Issue.record("a request without a method was accepted")
+        } catch {
+            #expect(error.parameter == "REQUEST_METHOD")
+        }
+    }
+
+    @Test func anUnknownButWellFormedMethodReachesTheRouter() throws {
+        let exchange = FastCGIExchange(parameters: ["REQUEST_METHOD": "PURGE", "DOCUMENT_URI": "/tasks"], body: [])
+        #expect(try Request(fastCGI: exchange).method.rawValue == "PURGE")
     }
 
     @Test func aResponseBecomesACGIAnswer() {

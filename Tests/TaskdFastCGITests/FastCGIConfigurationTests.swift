@@ -17,6 +17,23 @@ import TaskCore
         #expect(configuration.threads == SettingCatalog.fastCGIThreads.defaultValue)
         #expect(configuration.listener == .unixSocket(path: "/run/taskd/fcgi.sock", mode: 0o660, isExplicit: false))
         #expect(configuration.settings.stateDirectory == "/var/lib/taskd")
+        #expect(configuration.connectionDeadline == .seconds(3))
+    }
+
+    @Test func theConnectionDeadlineIsInSecondsWithFractions() throws {
+        #expect(try resolve([], ["TASKD_FCGI_CONNECTION_DEADLINE": "0.5"]).connectionDeadline == .milliseconds(500))
+        let flagged = try resolve(["--connection-deadline", "10"], ["TASKD_FCGI_CONNECTION_DEADLINE": "0.5"])
+        #expect(flagged.connectionDeadline == .seconds(10))
+    }
+
+    @Test(arguments: ["0", "-1", "61", "soon", "nan"])
+    func aBadConnectionDeadlineIsRejectedNamingTheVariable(_ value: String) throws {
+        do {
+            _ = try resolve([], ["TASKD_FCGI_CONNECTION_DEADLINE": value])
+            Issue.record("accepted \(value)")
+        } catch let error as ValidationError {
+            #expect(error.parameter == "TASKD_FCGI_CONNECTION_DEADLINE")
+        }
     }
 
     @Test func aFlagBeatsTheVariableWhichBeatsTheDefault() throws {

@@ -1,0 +1,90 @@
+import Glibc
+
+/// One worker's connection as the supervisor sees it: which descriptor, and until when its current step may take.
+///
+/// The deadline covers the two steps a peer controls: sending the request (records, parameters, body) and taking the
+/// answer (the write, and libfcgi's lingering close). It is paused while the handler runs, so that a slow disk or a
+/// lock wait never cuts an answer that is about to be written. Past the deadline the supervisor calls
+/// `shutdown(2)` on the worker's own descriptor, which makes every blocked read or write on the connection return;
+/// it never closes anything.
+///
+/// The descriptor number can never be reused under the supervisor: libfcgi works on a duplicate (which it may close
+/// whenever it likes), while the worker's own descriptor is closed only by `end()`, inside the same lock that
+/// `cutIfOverdue` holds while it calls `shutdown(2)`.
+///
+/// The lock is pthread's rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see on Linux (it would
+/// report every access behind it as a race, and so could check nothing here).
+final class ConnectionSlot: @unchecked Sendable {
+    // @unchecked Sendable: `state` is only read or written with `mutex` held (`withState`).
+    private struct State {
+        /// The worker's own descriptor of the connection; -1 between connections.
+        var descriptor: Int32 = -1
+        /// When the current step must be over; nil while the handler runs.
+        var deadline: ContinuousClock.Instant?
+        /// Whether the supervisor has shut the connection down.
+        var isCut = false
+    }
+
+    private var state = State()
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        // pthread requires a mutex that never moves: it lives in memory allocated here.
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func withState<Result>(_ body: (inout State) -> Result) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&state)
+    }
+
+    /// Starts watching a freshly accepted connection, owned by the worker until `end()`.
+    func begin(_ descriptor: Int32, deadline: ContinuousClock.Instant) {
+        withState { $0 = State(descriptor: descriptor, deadline: deadline) }
+    }
+
+    /// The handler runs: no deadline until `resumeDeadline`.
+    func pauseDeadline() {
+        withState { $0.deadline = nil }
+    }
+
+    /// The answer is about to be written.
+    func resumeDeadline(_ deadline: ContinuousClock.Instant) {
+        withState { $0.deadline = deadline }
+    }
+
+    /// Forgets the connection and closes the worker's descriptor; returns whether the supervisor had cut it.
+    @discardableResult
+    func end() -> Bool {
+        withState { state in
+            let wasCut = state.isCut
+            if state.descriptor >= 0 { _ = close(state.descriptor) }
+            state = State()
+            return wasCut
+        }
+    }
+
+    /// Shuts the connection down when its current step is past its deadline; returns whether it did so now.
+    func cutIfOverdue(now: ContinuousClock.Instant) -> Bool {
+        withState { state in
+            guard state.descriptor >= 0, !state.isCut, let deadline = state.deadline, now >= deadline else {
+                return false
+            }
+            _ = shutdown(state.descriptor, Int32(SHUT_RDWR))
+            state.isCut = true
+            return true
+        }
+    }
+
+    /// Whether a connection is open on this slot (for the log line of a drain that ran out of time).
+    var isBusy: Bool {
+        withState { $0.descriptor >= 0 }
+    }
+}
