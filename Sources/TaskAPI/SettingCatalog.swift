@@ -1,5 +1,6 @@
 import Logging
 import TaskCore
+import TaskStore
 
 /// Every setting of taskd, each declared once. The servers' and taskctl's flags, their `--help`, the resolved
 /// configuration and the README's settings table all come from (or are checked against) these declarations.
@@ -95,10 +96,17 @@ public enum SettingCatalog {
         summary: "Seconds without a frame from a client before it is pinged", default: 30, in: 0.1...3_600,
         unit: "seconds", readers: [.webSocket])
 
+    // MARK: taskctl
+
+    public static let shard = Setting<Int>(
+        variable: "TASKD_SHARD", flag: "shard",
+        summary: "This host's shard number, which taskctl key add writes into new keys for the front to route by",
+        default: KeyFormat.defaultShard, in: KeyFormat.shards, readers: [.taskctl])
+
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
         openMode, logLevel, fastCGISocket, fastCGISocketMode, fastCGIThreads, webSocketListen, webSocketSocketMode,
-        webSocketPingInterval,
+        webSocketPingInterval, shard,
     ]
 }
