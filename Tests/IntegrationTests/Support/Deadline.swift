@@ -9,14 +9,21 @@ func waitUntil(
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     var lastError: (any Error)?
-    while clock.now < deadline {
+    var attempts = 0
+    // The condition is always tried once more after the deadline has passed: on a loaded machine this task may be
+    // scheduled late, and a wait must fail because the condition stayed false, not because it was not looked at.
+    while true {
+        let isLastAttempt = clock.now >= deadline
+        attempts += 1
         do {
             if try await condition() { return }
         } catch {
             lastError = error
         }
+        if isLastAttempt { break }
         try await Task.sleep(for: interval)
     }
     throw HarnessError(
-        "Timed out after \(timeout) waiting for \(what())\(lastError.map { " (last error: \($0))" } ?? "")")
+        "Timed out after \(timeout) (\(attempts) attempts) waiting for \(what())\(lastError.map { " (last error: \($0))" } ?? "")"
+    )
 }
