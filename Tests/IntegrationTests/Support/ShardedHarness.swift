@@ -109,6 +109,7 @@ final class ShardedHarness: @unchecked Sendable {
                 "ACCESS_LOG": prefix.appendingPathComponent("logs/access.log").path + " taskd_front",
                 "LISTEN": "127.0.0.1:\(httpPort)",
                 "SERVER_NAME": "localhost",
+                "SERVER_DIRECTIVES": "",
                 "RATE_LIMIT": "10000r/s",
                 "RATE_BURST": "10000",
                 "DEFAULT_SHARD": "1",
