@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test lint run run-shards bench bench-ws clean
+.PHONY: deps build release test lint run run-shards bench bench-ws clean version deb deploy-check
 
 deps:
 	scripts/install-deps.sh
@@ -40,6 +40,27 @@ bench-ws:
 
 clean:
 	rm -rf .build
+
+# ---- version and Debian package --------------------------------------------------------------------------------
+# The version is written in one place, Sources/TaskAPI/TaskdVersion.swift: each binary's --version prints it, the
+# package takes it from here, and a test checks the OpenAPI document says the same.
+VERSION := $(shell sed -n 's/^ *public static let current = "\(.*\)"$$/\1/p' Sources/TaskAPI/TaskdVersion.swift)
+
+version:
+	@echo $(VERSION)
+
+# dist/taskd_<version>_<arch>.deb, built by dpkg-buildpackage from debian/ (static Swift stdlib, no toolchain needed
+# on the server), checked with lintian; see docs/deploying.md. DEB_REBUILD=N builds <version>+bN instead.
+deb:
+	scripts/build-deb.sh
+
+# Installs dist/'s package into a booted Debian 12 container (systemd-nspawn) and checks it end to end: site, key,
+# REST and WebSocket through nginx, an upgrade (to the +b1 rebuild) that keeps the state, purge. Needs root and
+# Debian's mirror; not part of `make test`.
+deploy-check:
+	scripts/build-deb.sh
+	DEB_REBUILD=1 scripts/build-deb.sh
+	scripts/deploy-check-deb.sh
 
 # ---- install / uninstall -------------------------------------------------------------------------------------
 # `make release && sudo make install`. Installs prebuilt binaries (install never builds, so it also works from a

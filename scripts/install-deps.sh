@@ -3,13 +3,18 @@
 set -euo pipefail
 
 packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml systemd)
-missing=()
+# `scripts/install-deps.sh deb`: also what `make deb` (dpkg-buildpackage, debhelper, lintian) and `make deploy-check`
+# (a Debian 12 container booted with systemd-nspawn) need.
+if [ "${1:-}" = "deb" ]; then
+    packages+=(dpkg-dev debhelper lintian debootstrap systemd-container zstd)
+fi
 # The stream client `make run` prints (python3 -m websockets). `install-deps.sh test` (make test) adds what the web
 # tests need (scripts/test-web.sh): a venv for their pinned PyPI packages, headless Chromium with its driver, a font.
 packages+=(python3-websockets)
 if [ "${1:-}" = "test" ]; then
     packages+=(python3-venv chromium chromium-driver fonts-dejavu-core)
 fi
+missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done

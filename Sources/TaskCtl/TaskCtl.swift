@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskAPI
 
 /// `taskctl`: the operator's tool for keys, workspaces, the change log and a consistency check of the state dir.
 @main
@@ -15,6 +16,7 @@ struct TaskCtl: ParsableCommand {
             Exit codes: 0 success; 1 a problem was found, or the thing asked for does not exist; 64 bad usage; \
             65 a stored file is corrupt; 74 an I/O error; 77 permission denied; 78 a TASKD_* setting is invalid.
             """,
+        version: TaskdVersion.current,
         subcommands: [KeyCommand.self, WorkspaceCommand.self, LogCommand.self, CheckCommand.self]
     )
 }

@@ -15,7 +15,8 @@ struct TaskdFastCGI: ParsableCommand {
             Listens on a unix socket it creates (--socket), on a socket passed by systemd socket activation \
             (LISTEN_FDS), or on a listening socket inherited on fd 0. SIGTERM or SIGINT stops accepting, lets \
             requests in flight finish, and exits 0.
-            """)
+            """,
+        version: TaskdVersion.current)
 
     @OptionGroup var options: FastCGIOptions
 

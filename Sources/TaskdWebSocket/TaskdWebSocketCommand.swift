@@ -13,7 +13,8 @@ import TaskStore
 struct TaskdWebSocketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "taskd-ws",
-        abstract: "Streams each workspace's task list to WebSocket clients (GET /ws/tasks).")
+        abstract: "Streams each workspace's task list to WebSocket clients (GET /ws/tasks).",
+        version: TaskdVersion.current)
 
     /// Below this many connections, the budget is logged as a warning: the deployment documents 10,000 clients.
     static let expectedConnections = 10_000
