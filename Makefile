@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test lint run run-shards bench bench-ws clean version deb deploy-check
+.PHONY: deps build release test lint run run-shards bench bench-ws sanitize clean version deb deploy-check
 
 deps:
 	scripts/install-deps.sh
@@ -37,6 +37,11 @@ bench:
 # WebSocket benchmark: change-to-frame latency at 1/100/1,000 subscribers, memory per idle connection; see BENCHMARKS.md.
 bench-ws:
 	scripts/bench-ws.sh
+
+# The store, API and responder tests under ThreadSanitizer and AddressSanitizer (scratch paths .build-tsan and
+# .build-asan), then GET/POST load against taskd-fcgi with glibc's malloc checking; see scripts/sanitize.sh.
+sanitize:
+	scripts/sanitize.sh
 
 clean:
 	rm -rf .build

@@ -16,11 +16,10 @@ extension APIHandler {
         let policy = settings.policy
         let taskLimit = settings.maxTasksPerWorkspace
         let outcome = try store.update(key) { state in
-            var generator = SystemRandomNumberGenerator()
             // The clock is read under the lock, so the moments of one workspace's changes never go backwards.
             let change = TaskChange.create(
-                name: body.name, type: body.type,
-                durationMilliseconds: policy.drawDuration(for: body.type, using: &generator), at: clock())
+                name: body.name, type: body.type, durationMilliseconds: policy.drawDuration(for: body.type),
+                at: clock())
             let outcome = try machine.apply(change, to: &state, taskLimit: taskLimit)
             return StoreUpdate(change: change, result: outcome)
         }

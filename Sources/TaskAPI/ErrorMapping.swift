@@ -25,7 +25,8 @@ extension APIHandler {
         if let error = error as? any HTTPErrorConvertible {
             response = .json(WireFormat.error(code: error.code, message: error.message), status: error.status)
             response.headerFields.append(contentsOf: error.headerFields)
-            if response.status.kind == .serverError {
+            // A busy workspace is load, not a fault: under a burst it would otherwise log an error per request.
+            if response.status.kind == .serverError && (error as? StoreError)?.isBusy != true {
                 logger.error(
                     "Request failed", metadata: ["error": "\(error)", "http.status": "\(response.status.code)"])
             } else {
@@ -201,7 +202,8 @@ extension StoreError: HTTPErrorConvertible {
         switch self {
         case .workspaceLimitReached: .tooManyRequests
         case .io: isUnavailable ? .serviceUnavailable : .internalServerError
-        case .corrupt, .keyNotFound, .encodingFailed: .internalServerError
+        case .lockTimeout, .tooManyWriters, .corrupt: .serviceUnavailable
+        case .keyNotFound, .encodingFailed: .internalServerError
         }
     }
 
@@ -209,19 +211,35 @@ extension StoreError: HTTPErrorConvertible {
         switch self {
         case .workspaceLimitReached: "limit_exceeded"
         case .io: isUnavailable ? "unavailable" : "internal_error"
-        case .corrupt, .keyNotFound, .encodingFailed: "internal_error"
+        case .lockTimeout, .tooManyWriters, .corrupt: "unavailable"
+        case .keyNotFound, .encodingFailed: "internal_error"
         }
     }
 
-    /// Never the error's own description: paths and errno values are for the log, not for clients.
+    /// Never the error's own description: paths and errno values are for the log, not for clients. A damaged
+    /// workspace is named by its file's name only (the rest of the path is the operator's business).
     var message: String {
         switch self {
         case .workspaceLimitReached(let limit):
             "This tenant already uses \(limit) workspaces, the most allowed; use an existing workspace_id."
         case .io where isUnavailable:
-            "The task store cannot be written right now (disk full or read-only); nothing was changed. Try again later."
-        case .io, .corrupt, .keyNotFound, .encodingFailed:
+            "The task store cannot be written right now (disk full, read-only or failing); nothing was changed."
+                + " Try again later."
+        case .lockTimeout, .tooManyWriters:
+            "This workspace is busy with other changes; nothing was changed. Try again in a moment."
+        case .corrupt(let path, _):
+            "This workspace's stored file '\(path.split(separator: "/").last ?? "")' is damaged, so the workspace"
+                + " cannot be used until an operator repairs it (taskctl check says how); other workspaces are"
+                + " unaffected."
+        case .io, .keyNotFound, .encodingFailed:
             internalErrorMessage
         }
+    }
+
+    /// A busy workspace is worth retrying within a second, a full or failing disk a little later.
+    var headerFields: HTTPFields {
+        if isBusy { return [.retryAfter: "1"] }
+        if isUnavailable { return [.retryAfter: "5"] }
+        return [:]
     }
 }

@@ -1,8 +1,10 @@
 import Logging
 import TaskCore
+import TaskStore
 
 /// The settings every taskd binary shares, resolved once at startup: flag, then `TASKD_*` variable, then default.
 public struct ServiceSettings: Sendable, Equatable {
+    // Equatable by hand below: `StoreOptions` holds a closure (the test fault hook).
     public var stateDirectory: String
     public var keysFile: String
     public var policy: SchedulePolicy
@@ -14,6 +16,8 @@ public struct ServiceSettings: Sendable, Equatable {
     /// Accept any non-empty key as its own tenant (for sandboxes). Off by default.
     public var openMode: Bool
     public var logLevel: Logger.Level
+    /// The store's tuning: checkpoint threshold, lock-wait deadline, cap on waiting writers.
+    public var store: StoreOptions
 
     /// Values given on the command line; `nil` leaves the variable or the default in force.
     public struct Overrides: Sendable, Equatable {
@@ -27,6 +31,9 @@ public struct ServiceSettings: Sendable, Equatable {
         public var maxConnectionsPerTenant: Int?
         public var openMode: Bool?
         public var logLevel: String?
+        public var checkpointBytes: Int?
+        public var lockWaitMilliseconds: Int?
+        public var maxWaitingWriters: Int?
 
         public init() {}
     }
@@ -50,6 +57,13 @@ public struct ServiceSettings: Sendable, Equatable {
         let origins = try reader.value(of: SettingCatalog.corsOrigins, flag: overrides.corsOrigins)
             .split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         let level = try reader.value(of: SettingCatalog.logLevel, flag: overrides.logLevel)
+        let store = StoreOptions(
+            checkpointBytes: Int64(
+                try reader.value(of: SettingCatalog.checkpointBytes, flag: overrides.checkpointBytes)),
+            lockWait: .milliseconds(
+                try reader.value(of: SettingCatalog.lockWait, flag: overrides.lockWaitMilliseconds)),
+            maxWritersPerWorkspace: try reader.value(
+                of: SettingCatalog.maxWaitingWriters, flag: overrides.maxWaitingWriters))
         return ServiceSettings(
             stateDirectory: stateDirectory,
             keysFile: keysFile,
@@ -62,7 +76,8 @@ public struct ServiceSettings: Sendable, Equatable {
                 of: SettingCatalog.maxWebSocketConnections, flag: overrides.maxConnectionsPerTenant),
             openMode: try reader.value(of: SettingCatalog.openMode, flag: overrides.openMode),
             // The declaration accepts only names of levels.
-            logLevel: Logger.Level(rawValue: level) ?? .info)
+            logLevel: Logger.Level(rawValue: level) ?? .info,
+            store: store)
     }
 
     /// The settings as they may be logged: nothing here is secret, but paths and limits help an operator.
@@ -77,6 +92,30 @@ public struct ServiceSettings: Sendable, Equatable {
             "limit.workspaces": "\(maxWorkspacesPerTenant)",
             "limit.connections": "\(maxConnectionsPerTenant)",
             "open.mode": "\(openMode)",
+            "store.checkpoint.bytes": "\(store.checkpointBytes)",
+            "store.lock.wait": "\(store.lockWait)",
+            "store.writers.max": "\(store.maxWritersPerWorkspace)",
         ]
+    }
+}
+
+extension ServiceSettings {
+    public static func == (lhs: ServiceSettings, rhs: ServiceSettings) -> Bool {
+        lhs.stateDirectory == rhs.stateDirectory && lhs.keysFile == rhs.keysFile && lhs.policy == rhs.policy
+            && lhs.corsOrigins == rhs.corsOrigins && lhs.maxTasksPerWorkspace == rhs.maxTasksPerWorkspace
+            && lhs.maxWorkspacesPerTenant == rhs.maxWorkspacesPerTenant
+            && lhs.maxConnectionsPerTenant == rhs.maxConnectionsPerTenant && lhs.openMode == rhs.openMode
+            && lhs.logLevel == rhs.logLevel && lhs.store.checkpointBytes == rhs.store.checkpointBytes
+            && lhs.store.lockWait == rhs.store.lockWait
+            && lhs.store.maxWritersPerWorkspace == rhs.store.maxWritersPerWorkspace
+    }
+}
+
+extension WorkspaceStore {
+    /// The store of a server or of `taskctl`, as the settings describe it (`readOnly`: see the designated init).
+    public convenience init(settings: ServiceSettings, logger: Logger, readOnly: Bool = false) throws(StoreError) {
+        try self.init(
+            directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant,
+            logger: logger, options: settings.store, readOnly: readOnly)
     }
 }

@@ -50,6 +50,28 @@ public enum SettingCatalog {
         readers: servers, constraint: "one of trace, debug, info, notice, warning, error, critical",
         accepts: { Logger.Level(rawValue: $0) != nil })
 
+    // MARK: The store (taskd-fcgi writes; taskd-ws and taskctl read, and taskctl compacts)
+
+    // Measured (docs/state-directory.md, "What it costs"): a checkpoint of 10,000 tasks takes ~30 ms and a journal
+    // line ~250 bytes, so at 1 MiB the checkpoint costs each change ~8 µs on average, and a cold read replays at most
+    // ~4,000 lines (~10 ms) on top of the checkpoint's ~20 ms.
+    public static let checkpointBytes = Setting<Int>(
+        variable: "TASKD_CHECKPOINT_BYTES", flag: "checkpoint-bytes",
+        summary: "Journal size in bytes past which the next change writes a checkpoint",
+        default: Int(StoreOptions.defaultCheckpointBytes), in: 4_096...1 << 30, readers: everyBinary)
+
+    public static let lockWait = Setting<Int>(
+        variable: "TASKD_LOCK_WAIT_MS", flag: "lock-wait-ms",
+        summary: "Milliseconds a change may wait for its workspace before a 503 with Retry-After",
+        default: StoreOptions.defaultLockWaitMilliseconds, in: 1...600_000, readers: everyBinary)
+
+    // Half the responder's 16 threads by default: a burst of creates on one workspace never holds more than half of
+    // them, the rest keep answering other workspaces and tenants (BENCHMARKS.md, fairness).
+    public static let maxWaitingWriters = Setting<Int>(
+        variable: "TASKD_MAX_WAITING_WRITERS", flag: "max-waiting-writers",
+        summary: "Changes one process lets wait for one workspace; one more gets a 503 at once",
+        default: StoreOptions.defaultMaxWritersPerWorkspace, in: 1...100_000, readers: everyBinary)
+
     // MARK: taskd-fcgi
 
     public static let fastCGISocket = Setting<String>(
@@ -106,7 +128,7 @@ public enum SettingCatalog {
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
-        openMode, logLevel, fastCGISocket, fastCGISocketMode, fastCGIThreads, webSocketListen, webSocketSocketMode,
-        webSocketPingInterval, shard,
+        openMode, checkpointBytes, lockWait, maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode,
+        fastCGIThreads, webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
     ]
 }

@@ -31,6 +31,15 @@ public struct SharedOptions: ParsableArguments {
     @Option(name: SettingCatalog.logLevel.name, help: SettingCatalog.logLevel.help)
     public var logLevel: String?
 
+    @Option(name: SettingCatalog.checkpointBytes.name, help: SettingCatalog.checkpointBytes.help)
+    public var checkpointBytes: Int?
+
+    @Option(name: SettingCatalog.lockWait.name, help: SettingCatalog.lockWait.help)
+    public var lockWaitMs: Int?
+
+    @Option(name: SettingCatalog.maxWaitingWriters.name, help: SettingCatalog.maxWaitingWriters.help)
+    public var maxWaitingWriters: Int?
+
     public init() {}
 
     /// The flags given, as overrides for `ServiceSettings.resolve`.
@@ -45,6 +54,9 @@ public struct SharedOptions: ParsableArguments {
         overrides.maxWorkspacesPerTenant = maxWorkspaces
         overrides.openMode = openMode
         overrides.logLevel = logLevel
+        overrides.checkpointBytes = checkpointBytes
+        overrides.lockWaitMilliseconds = lockWaitMs
+        overrides.maxWaitingWriters = maxWaitingWriters
         return overrides
     }
 }

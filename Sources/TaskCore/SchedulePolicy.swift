@@ -24,7 +24,17 @@ public struct SchedulePolicy: Hashable, Sendable {
 
     /// Draws a duration for a new task: base × a factor uniform in [0.5, 1.5) × the time scale, in milliseconds.
     public func drawDuration(for type: TaskType, using generator: inout some RandomNumberGenerator) -> Int64 {
-        let factor = Double.random(in: 0.5..<1.5, using: &generator)
+        duration(for: type, factor: Double.random(in: 0.5..<1.5, using: &generator))
+    }
+
+    /// The same, with the system's generator. (Passing `SystemRandomNumberGenerator`, a type without storage, by
+    /// `inout` from code built with ThreadSanitizer makes its runtime read a meaningless address and crash; the
+    /// standard library's own `random(in:)` keeps that inside itself.)
+    public func drawDuration(for type: TaskType) -> Int64 {
+        duration(for: type, factor: Double.random(in: 0.5..<1.5))
+    }
+
+    private func duration(for type: TaskType, factor: Double) -> Int64 {
         let scaled = (Double(type.baseDurationMilliseconds) * factor * timeScale).rounded(.down)
         return max(Self.minimumDurationMilliseconds, Int64(scaled))
     }

@@ -42,12 +42,21 @@ public struct TaskStateMachine: Sendable {
 
     /// Each task's start time, recorded or computed, in the order of `state.tasks`.
     public func startTimes(of state: WorkspaceState) -> [Int64] {
-        let asOf = state.asOf.rawValue
         var starts = [Int64](repeating: 0, count: state.tasks.count)
-        var ends = MinHeap(reservingCapacity: min(policy.slots, state.tasks.count) + 1)
         for (index, task) in state.tasks.enumerated() {
+            if let startedAt = task.startedAt { starts[index] = startedAt.rawValue }
+        }
+        forEachQueuedStart(of: state, before: .max) { index, start in starts[index] = start }
+        return starts
+    }
+
+    /// Calls `body` with the index and computed start of each task not yet started (no `startedAt`), in id order,
+    /// as long as the start is before `limit`: queued tasks start in id order, so none after that one starts earlier.
+    func forEachQueuedStart(of state: WorkspaceState, before limit: Int64, _ body: (Int, Int64) -> Void) {
+        let asOf = state.asOf.rawValue
+        var ends = MinHeap(reservingCapacity: min(policy.slots, state.tasks.count) + 1)
+        for task in state.tasks {
             guard let startedAt = task.startedAt else { continue }
-            starts[index] = startedAt.rawValue
             let end = startedAt.rawValue &+ task.durationMilliseconds
             if end > asOf { ends.push(end) }
         }
@@ -57,11 +66,11 @@ public struct TaskStateMachine: Sendable {
             while ends.count >= policy.slots, let end = ends.popMin() {
                 start = max(start, end)
             }
-            starts[index] = start
+            guard start < limit else { return }
+            body(index, start)
             ends.push(start &+ task.durationMilliseconds)
             earliest = start
         }
-        return starts
     }
 
     static func status(start: Int64, end: Int64, at now: Int64) -> TaskStatus {
@@ -113,21 +122,28 @@ public struct TaskStateMachine: Sendable {
     public func settled(_ state: WorkspaceState, at: Timestamp) -> WorkspaceState {
         var next = state
         let at = max(at, state.asOf)
-        let starts = startTimes(of: state)
-        for index in next.tasks.indices where next.tasks[index].startedAt == nil && starts[index] < at.rawValue {
-            next.tasks[index].startedAt = Timestamp(rawValue: starts[index])
+        // Only the starts before `at` are learned; the queue behind them is not computed (a large workspace is
+        // mostly queue, and this runs on every change).
+        forEachQueuedStart(of: state, before: at.rawValue) { index, start in
+            next.tasks[index].startedAt = Timestamp(rawValue: start)
         }
         next.asOf = at
         return next
     }
 
-    static func index(of id: TaskID, in tasks: [StoredTask]) -> Int? {
+    static func index(of id: TaskID, in tasks: TaskList) -> Int? {
+        let low = insertionIndex(of: id, in: tasks)
+        return low < tasks.count && tasks[low].id == id ? low : nil
+    }
+
+    /// The first index whose task id is not below `id` (binary search; `tasks` are by ascending id).
+    static func insertionIndex(of id: TaskID, in tasks: TaskList) -> Int {
         var low = 0
         var high = tasks.count
         while low < high {
             let middle = (low + high) / 2
             if tasks[middle].id < id { low = middle + 1 } else { high = middle }
         }
-        return low < tasks.count && tasks[low].id == id ? low : nil
+        return low
     }
 }

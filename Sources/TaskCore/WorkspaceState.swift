@@ -11,15 +11,19 @@ public struct WorkspaceState: Hashable, Sendable, Codable {
     /// The moment up to which the recorded facts are complete.
     public var asOf: Timestamp
     /// The tasks, by ascending id.
-    public var tasks: [StoredTask]
+    public var tasks: TaskList
 
-    public static let empty = WorkspaceState(nextID: 1, sequence: 0, asOf: Timestamp(rawValue: 0), tasks: [])
+    public static let empty = WorkspaceState(nextID: 1, sequence: 0, asOf: Timestamp(rawValue: 0), tasks: TaskList())
 
-    public init(nextID: Int64, sequence: UInt64, asOf: Timestamp, tasks: [StoredTask]) {
+    public init(nextID: Int64, sequence: UInt64, asOf: Timestamp, tasks: TaskList) {
         self.nextID = nextID
         self.sequence = sequence
         self.asOf = asOf
         self.tasks = tasks
+    }
+
+    public init(nextID: Int64, sequence: UInt64, asOf: Timestamp, tasks: some Sequence<StoredTask>) {
+        self.init(nextID: nextID, sequence: sequence, asOf: asOf, tasks: TaskList(tasks))
     }
 
     enum CodingKeys: String, CodingKey {

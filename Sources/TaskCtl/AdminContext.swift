@@ -31,9 +31,7 @@ struct AdminContext {
                     + " creates it; TASKD_STATE_DIR or --state-dir names another).")
         }
         do {
-            return try WorkspaceStore(
-                directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant,
-                logger: logger)
+            return try WorkspaceStore(settings: settings, logger: logger)
         } catch {
             throw CommandFailure(error)
         }

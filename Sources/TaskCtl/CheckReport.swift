@@ -12,6 +12,10 @@ struct CheckReport: Encodable {
     var workspaces = 0
     var tasks = 0
     var logRecords = 0
+    /// Journal records not yet folded into a checkpoint, over all workspaces.
+    var journalRecords = 0
+    /// Workspaces still in version 1's format (converted on their first write).
+    var version1Workspaces = 0
 
     var isHealthy: Bool { problems.isEmpty }
 
@@ -27,7 +31,8 @@ struct CheckReport: Encodable {
         problems.map { "problem: \($0.subject): \($0.message)" }
             + warnings.map { "warning: \($0.subject): \($0.message)" }
             + [
-                "Checked \(keys) keys, \(workspaces) workspaces, \(tasks) tasks, \(logRecords) change-log records: "
+                "Checked \(keys) keys, \(workspaces) workspaces (\(version1Workspaces) in format 1), \(tasks) tasks,"
+                    + " \(journalRecords) journal records, \(logRecords) change-log records: "
                     + (isHealthy ? "no problems." : problems.count == 1 ? "1 problem." : "\(problems.count) problems.")
             ]
     }
@@ -35,6 +40,8 @@ struct CheckReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case problems, warnings, keys, workspaces, tasks
         case logRecords = "log_records"
+        case journalRecords = "journal_records"
+        case version1Workspaces = "version1_workspaces"
         case isHealthy = "ok"
     }
 
@@ -47,5 +54,7 @@ struct CheckReport: Encodable {
         try container.encode(workspaces, forKey: .workspaces)
         try container.encode(tasks, forKey: .tasks)
         try container.encode(logRecords, forKey: .logRecords)
+        try container.encode(journalRecords, forKey: .journalRecords)
+        try container.encode(version1Workspaces, forKey: .version1Workspaces)
     }
 }

@@ -7,8 +7,8 @@ import TaskStore
 
 /// Reads a whole state dir and reports everything that breaks the store's rules, without changing anything.
 ///
-/// Safe while the servers run: the change log is read before the documents, and a record is appended only after
-/// its document was replaced, so every record seen has its document at that sequence or later.
+/// Safe while the servers run: the change log is read before the workspaces, and a record is appended only after
+/// its journal lines are durable, so every record seen has its workspace at that sequence or later.
 struct StateChecker {
     let settings: ServiceSettings
     let logger: Logger
@@ -117,9 +117,7 @@ struct StateChecker {
         let store: WorkspaceStore
         let tenants: [TenantID]
         do {
-            store = try WorkspaceStore(
-                directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant,
-                logger: logger)
+            store = try WorkspaceStore(settings: settings, logger: logger)
             tenants = try store.tenants()
         } catch {
             report.problem(settings.stateDirectory, "The workspaces cannot be listed: \(error).")
@@ -136,37 +134,43 @@ struct StateChecker {
             }
             for workspace in workspaces {
                 let key = WorkspaceKey(tenant: tenant, workspace: workspace)
-                let subject = "\(key) (\(store.documentPath(key)))"
+                let subject = "\(key) (\(store.journalPath(key)))"
                 seen.insert(key)
-                do {
-                    let state = try store.read(key)
-                    report.workspaces += 1
-                    report.tasks += state.tasks.count
-                    for message in violations(of: state) {
-                        report.problem(subject, message)
+                let inspection = store.inspect(key)
+                for finding in inspection.findings {
+                    if finding.isProblem {
+                        report.problem("\(key) (\(finding.path))", finding.message)
+                    } else {
+                        report.warning("\(key) (\(finding.path))", finding.message)
                     }
-                    if let sequence = logged[key], sequence > state.sequence {
-                        report.problem(
-                            subject,
-                            "The change log has seq \(sequence) but the document only seq \(state.sequence):"
-                                + " a committed change is missing from the document.")
-                    }
-                    if state.tasks.count > settings.maxTasksPerWorkspace {
-                        report.warning(
-                            subject,
-                            "\(state.tasks.count) tasks kept, more than TASKD_MAX_TASKS (\(settings.maxTasksPerWorkspace))."
-                        )
-                    }
-                    let running = TaskStateMachine(policy: settings.policy).view(of: state, at: now).tasks
-                        .filter { $0.status == .running }.count
-                    if running > settings.policy.slots {
-                        report.warning(
-                            subject,
-                            "\(running) tasks are running, more than TASKD_SLOTS (\(settings.policy.slots));"
-                                + " was the setting lowered?")
-                    }
-                } catch {
-                    report.problem(subject, "The document is unusable: \(error).")
+                }
+                report.journalRecords += inspection.journalRecords
+                if inspection.format == .version1 { report.version1Workspaces += 1 }
+                guard let state = inspection.state else { continue }
+                report.workspaces += 1
+                report.tasks += state.tasks.count
+                for message in violations(of: state) {
+                    report.problem(subject, message)
+                }
+                if let sequence = logged[key], sequence > state.sequence {
+                    report.problem(
+                        subject,
+                        "The change log has seq \(sequence) but the workspace only seq \(state.sequence):"
+                            + " a committed change is missing from the journal.")
+                }
+                if state.tasks.count > settings.maxTasksPerWorkspace {
+                    report.warning(
+                        subject,
+                        "\(state.tasks.count) tasks kept, more than TASKD_MAX_TASKS (\(settings.maxTasksPerWorkspace))."
+                    )
+                }
+                let running = TaskStateMachine(policy: settings.policy).view(of: state, at: now).tasks
+                    .filter { $0.status == .running }.count
+                if running > settings.policy.slots {
+                    report.warning(
+                        subject,
+                        "\(running) tasks are running, more than TASKD_SLOTS (\(settings.policy.slots));"
+                            + " was the setting lowered?")
                 }
             }
         }

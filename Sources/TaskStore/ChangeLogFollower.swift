@@ -15,6 +15,10 @@ import TaskCore
 // the end of the current log, and its owner re-reads every workspace it holds. Sequence numbers let the owner skip
 // records it has already seen through that re-read, and detect a record missed for any other reason.
 //
+// The log is not the truth, the journals are: a writer that dies between its journal's fdatasync and its log append
+// leaves a committed change unannounced. `verify` finds those for the workspaces the owner watches, by comparing
+// what it holds with what the store has committed.
+//
 // `waitForActivity` sleeps on an inotify descriptor watching the state directory (created before the log is opened,
 // so no write between a `poll` and the wait is lost). Any event wakes it; `poll` then decides what really happened.
 
@@ -29,6 +33,7 @@ public final class ChangeLogFollower {
     /// The start of a line whose end has not been written yet.
     private var pending: [UInt8] = []
     private var inotifyFD: Int32 = -1
+    private var detector = UnloggedChangeDetector()
 
     /// Starts at the current end of the log (creating the directory and an empty log if needed).
     public init(directory: String) throws(StoreError) {
@@ -67,6 +72,19 @@ public final class ChangeLogFollower {
             try switchToNewLog(&events)
         }
         return events
+    }
+
+    /// Compares what the owner holds of each watched workspace (`held`: its sequence) with what the store has
+    /// committed, and reports `.stale` for a workspace whose committed change was not announced by the log within one
+    /// check (see `UnloggedChangeDetector`). Call it every few hundred milliseconds: a change whose writer died
+    /// before logging it then reaches the owner within two calls.
+    public func verify(held: [WorkspaceKey: UInt64], store: WorkspaceStore) -> [FollowerEvent] {
+        var committed: [WorkspaceKey: UInt64] = [:]
+        for key in held.keys {
+            // A workspace that cannot be read is the owner's to report when it reads it; here it is skipped.
+            if let state = try? store.read(key) { committed[key] = state.sequence }
+        }
+        return detector.check(held: held, committed: committed).map(FollowerEvent.stale)
     }
 
     /// Blocks until the log may have changed or `timeout` passes. Spurious wake-ups happen; call `poll` after.

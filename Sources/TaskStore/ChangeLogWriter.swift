@@ -1,11 +1,11 @@
 import Glibc
-import Synchronization
 import TaskCore
 
 /// Appends change records to `changes.log` and rotates it to `changes.log.1` when it grows past a limit.
 ///
-/// The log is not fsynced: the workspace documents are the durable truth, and the log only tells followers which
-/// workspace changed and how. After a crash a follower re-reads what it holds anyway (sequence gaps, `.reset`).
+/// The log is not fsynced: the workspace journals are the durable truth, and the log only tells followers which
+/// workspace changed and how. A change is logged after its journal lines are durable, so a follower never hears of a
+/// change that may be undone; one whose record is lost (a crash in between) is found by `ChangeLogFollower.verify`.
 ///
 /// Appends hold `changes.lock` shared, so appenders in many processes run side by side; each is one `O_APPEND`
 /// write of a whole line. Rotation holds it exclusive, so once a follower sees a new file at `changes.log`, every
@@ -29,7 +29,7 @@ final class ChangeLogWriter: Sendable {
 
     // One process-wide lock: `flock` is per open file description, so threads sharing `lockFD` must not take and
     // drop the shared lock independently (one thread's unlock would drop it for all). Appends are one short write.
-    private let handles = Mutex(Handles())
+    private let handles = Monitor(Handles())
 
     init(directory: String, limit: Int64) {
         self.path = directory + "/" + Self.fileName
@@ -39,7 +39,7 @@ final class ChangeLogWriter: Sendable {
     }
 
     deinit {
-        handles.withLock { handles in
+        handles.withValue { handles in
             if handles.logFD >= 0 { Syscall.close(handles.logFD) }
             if handles.lockFD >= 0 { Syscall.close(handles.lockFD) }
         }
@@ -47,7 +47,7 @@ final class ChangeLogWriter: Sendable {
 
     /// Creates the log and its lock file if they are missing, so followers can open it at once.
     func prepare() throws(StoreError) {
-        try handles.withLock { (handles: inout Handles) throws(StoreError) in
+        try handles.withValue { (handles: inout Handles) throws(StoreError) in
             try openLock(&handles)
             try Syscall.lock(handles.lockFD, LOCK_SH, path: lockPath)
             defer { Syscall.unlock(handles.lockFD) }
@@ -55,22 +55,25 @@ final class ChangeLogWriter: Sendable {
         }
     }
 
-    /// Appends one record as one line, then rotates if the log has grown past the limit.
-    func append(_ record: ChangeRecord) throws(StoreError) {
-        var line: [UInt8]
-        do {
-            line = try WireFormat.encode(record)
-        } catch {
-            throw .encodingFailed(detail: "\(error)")
+    /// Appends records as lines with one write (a batch's records stay together), then rotates if the log has
+    /// grown past the limit.
+    func append(_ records: [ChangeRecord]) throws(StoreError) {
+        var lines: [UInt8] = []
+        for record in records {
+            do {
+                lines.append(contentsOf: try WireFormat.encode(record))
+            } catch {
+                throw .encodingFailed(detail: "\(error)")
+            }
+            lines.append(UInt8(ascii: "\n"))
         }
-        line.append(UInt8(ascii: "\n"))
-        try handles.withLock { (handles: inout Handles) throws(StoreError) in
+        try handles.withValue { (handles: inout Handles) throws(StoreError) in
             try openLock(&handles)
             try Syscall.lock(handles.lockFD, LOCK_SH, path: lockPath)
             let size: Int64
             do throws(StoreError) {
                 try reopenIfReplaced(&handles)
-                try Syscall.writeAll(handles.logFD, line, path: path)
+                try Syscall.writeAll(handles.logFD, lines, path: path)
                 size = try Syscall.status(of: handles.logFD, path: path).size
             } catch {
                 Syscall.unlock(handles.lockFD)
@@ -83,7 +86,7 @@ final class ChangeLogWriter: Sendable {
 
     /// Rotates now if the log holds anything (`taskctl log compact`).
     func rotateNow() throws(StoreError) {
-        try handles.withLock { (handles: inout Handles) throws(StoreError) in
+        try handles.withValue { (handles: inout Handles) throws(StoreError) in
             try openLock(&handles)
             try rotate(&handles, ifLargerThan: 0)
         }

@@ -32,6 +32,23 @@ final class FileLock {
         self.path = path
     }
 
+    /// Opens and locks `path` exclusively, unless the lock is not granted by `deadline` (`StoreError.lockTimeout`).
+    /// Within a process only each workspace's batch leader gets here (see `CommitQueue`), so this waits only while
+    /// another process holds the lock.
+    init(path: String, deadline: Deadline) throws(StoreError) {
+        let fd = try Syscall.open(path, O_RDWR | O_CREAT, mode: 0o600)
+        do throws(StoreError) {
+            if try !Syscall.tryLock(fd, LOCK_EX, path: path) {
+                try BoundedLockWait.lock(fd, path: path, deadline: deadline)
+            }
+        } catch {
+            Syscall.close(fd)
+            throw error
+        }
+        self.fd = fd
+        self.path = path
+    }
+
     /// Releases the lock by closing the descriptor. Idempotent.
     func unlock() {
         guard fd >= 0 else { return }

@@ -1,5 +1,4 @@
 import Logging
-import Synchronization
 import TaskCore
 
 /// Answers "whose key is this?" on every request, from the keys file, which it re-reads when it changes.
@@ -34,7 +33,7 @@ public final class KeyRing: Sendable {
     private let path: String
     private let openMode: Bool
     private let logger: Logger
-    private let cache = Mutex(Cache())
+    private let cache = Monitor(Cache())
 
     public init(path: String, openMode: Bool, logger: Logger) {
         self.path = path
@@ -66,14 +65,14 @@ public final class KeyRing: Sendable {
     /// A number that changes whenever the set of keys does, after re-reading the file if it is due (see
     /// `tenant(for:)`). Grants handed out before a change must be checked again with `stillGrants`.
     public func generation() -> UInt64 {
-        cache.withLock { cache in
+        cache.withValue { cache in
             refreshIfDue(&cache)
             return cache.generation
         }
     }
 
     private func tenant(forDigest digest: [UInt8], emptyKey: Bool) -> TenantID? {
-        let known: TenantID? = cache.withLock { cache in
+        let known: TenantID? = cache.withValue { cache in
             func match() -> TenantID? {
                 var match: TenantID?
                 // Every entry is compared, whatever matched before, so timing says nothing about the list.

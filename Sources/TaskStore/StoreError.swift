@@ -5,8 +5,9 @@ import Glibc
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A system call failed; `errno` is what it set.
     case io(operation: String, path: String, errno: Int32)
-    /// A stored file exists but does not parse (truncated, edited by hand, written by something else). Nothing is
-    /// ever reset or overwritten because of it: an operator has to look.
+    /// A stored file exists but does not parse, or breaks the store's rules (a damaged journal line followed by
+    /// good ones, a checkpoint that disagrees with its journal). Nothing is ever reset or overwritten because of it:
+    /// an operator has to look (`taskctl check` says how).
     case corrupt(path: String, detail: String)
     /// Creating one more workspace would give the tenant more than it may keep.
     case workspaceLimitReached(limit: Int)
@@ -14,11 +15,28 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case keyNotFound(id: String)
     /// A value could not be encoded for storage (a programming error, never expected).
     case encodingFailed(detail: String)
+    /// The workspace's lock was not granted within the deadline (another process holds it, or too many changes
+    /// queue for it): nothing was changed.
+    case lockTimeout(path: String, waitedMilliseconds: Int)
+    /// This process already has `limit` changes waiting for the workspace: nothing was changed.
+    case tooManyWriters(limit: Int)
 
-    /// The store cannot be written right now (read-only file system, disk full, quota exceeded): a 503, not a bug.
+    /// The store cannot do this right now but may soon (read-only file system, disk full, quota exceeded, an I/O
+    /// error, a lock held too long): a 503, not a bug.
     public var isUnavailable: Bool {
-        guard case .io(_, _, let code) = self else { return false }
-        return code == EROFS || code == ENOSPC || code == EDQUOT
+        switch self {
+        case .io(_, _, let code): code == EROFS || code == ENOSPC || code == EDQUOT || code == EIO
+        case .lockTimeout, .tooManyWriters: true
+        case .corrupt, .workspaceLimitReached, .keyNotFound, .encodingFailed: false
+        }
+    }
+
+    /// The change waited for a workspace that is busy: worth retrying within a second or so.
+    public var isBusy: Bool {
+        switch self {
+        case .lockTimeout, .tooManyWriters: true
+        default: false
+        }
     }
 
     public var description: String {
@@ -33,6 +51,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "No key with id '\(id)'."
         case .encodingFailed(let detail):
             "Could not encode a stored value: \(detail)"
+        case .lockTimeout(let path, let waited):
+            "The lock '\(path)' was not granted within \(waited) ms."
+        case .tooManyWriters(let limit):
+            "\(limit) changes are already waiting for this workspace in this process."
         }
     }
 }

@@ -1,33 +1,25 @@
 // taskd runs on Linux (libfcgi, systemd, inotify); the store speaks to glibc directly.
 import Glibc
 
-/// Thin wrappers over the system calls the store uses: each retries `EINTR` (except `close`, which must never be
-/// retried on Linux) and turns a failure into `StoreError.io` naming the operation and the path.
+/// Thin wrappers over the system calls the store uses: each retries `EINTR` through `retrying` (except `close`,
+/// which must never be retried on Linux) and turns a failure into `StoreError.io` naming the operation and the path.
 enum Syscall {
-    /// The identity of a file: it changes when a file is replaced by a rename, even when its size does not.
-    struct FileIdentity: Hashable, Sendable {
-        var device: UInt64
-        var inode: UInt64
-        var size: Int64
-        var modifiedSeconds: Int64
-        var modifiedNanoseconds: Int64
-        var changedSeconds: Int64
-        var changedNanoseconds: Int64
-        var isDirectory: Bool
-        /// The permission bits (`0o600` …).
-        var permissions: UInt32
-
-        /// Same file (device and inode), whatever its contents.
-        func isSameFile(as other: FileIdentity) -> Bool { device == other.device && inode == other.inode }
+    /// Calls `call` until it returns something other than -1 with `errno` `EINTR`; a result of -1 with any other
+    /// `errno` becomes `StoreError.io`. The one place the store retries an interrupted system call.
+    @discardableResult
+    static func retrying<Result: BinaryInteger>(
+        _ operation: String, path: String, _ call: () -> Result
+    ) throws(StoreError) -> Result {
+        while true {
+            let result = call()
+            if result != -1 { return result }
+            let code = errno
+            if code != EINTR { throw .io(operation: operation, path: path, errno: code) }
+        }
     }
 
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(StoreError) -> Int32 {
-        while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 { return fd }
-            let code = errno
-            if code != EINTR { throw .io(operation: "open", path: path, errno: code) }
-        }
+        try retrying("open", path: path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
     }
 
     /// Opens an existing file; `nil` when it (or its directory) does not exist.
@@ -48,16 +40,11 @@ enum Syscall {
     /// Reads up to `count` bytes and appends them to `buffer`; returns how many were read (0 at end of file).
     static func read(_ fd: Int32, appendingTo buffer: inout [UInt8], count: Int, path: String) throws(StoreError) -> Int
     {
-        let result = withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { scratch -> Int in
-            while true {
-                let result = Glibc.read(fd, scratch.baseAddress, count)
-                if result > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<result])) }
-                if result >= 0 { return result }
-                if errno != EINTR { return -Int(errno) }
-            }
+        try withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { (scratch) throws(StoreError) -> Int in
+            let result = try retrying("read", path: path) { Glibc.read(fd, scratch.baseAddress, count) }
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<result]))
+            return result
         }
-        if result < 0 { throw .io(operation: "read", path: path, errno: Int32(-result)) }
-        return result
     }
 
     /// Reads from the current position to the end of the file; `expectedSize` (from `fstat`) sizes the first read,
@@ -70,29 +57,53 @@ enum Syscall {
         return bytes
     }
 
+    /// Reads from `offset` to the end of the file (`pread`, so the descriptor's position does not matter).
+    static func readToEnd(_ fd: Int32, from offset: Int64, path: String, expectedSize: Int = 0) throws(StoreError)
+        -> [UInt8]
+    {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(expectedSize + 1)
+        var position = offset
+        while true {
+            let chunk = max(4096, min(expectedSize + 1, 16 << 20))
+            let count = try withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 1) {
+                (scratch) throws(StoreError) -> Int in
+                let result = try retrying("pread", path: path) {
+                    pread(fd, scratch.baseAddress, chunk, off_t(position))
+                }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<result]))
+                return result
+            }
+            if count == 0 { return bytes }
+            position += Int64(count)
+        }
+    }
+
     /// Writes every byte, continuing after short writes.
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StoreError) {
         var offset = 0
         while offset < bytes.count {
-            let result = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress.map { $0 + offset }, bytes.count - offset)
+            let written = try retrying("write", path: path) {
+                bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                }
             }
-            if result > 0 {
-                offset += result
-            } else if result < 0 {
-                let code = errno
-                if code != EINTR { throw .io(operation: "write", path: path, errno: code) }
-            } else {
-                throw .io(operation: "write", path: path, errno: EIO)
-            }
+            // A regular file never accepts 0 bytes of a non-empty write unless something is badly wrong.
+            if written == 0 { throw .io(operation: "write", path: path, errno: EIO) }
+            offset += written
         }
     }
 
     static func fsync(_ fd: Int32, path: String) throws(StoreError) {
-        while Glibc.fsync(fd) != 0 {
-            let code = errno
-            if code != EINTR { throw .io(operation: "fsync", path: path, errno: code) }
-        }
+        try retrying("fsync", path: path) { Glibc.fsync(fd) }
+    }
+
+    /// Makes a file's data and its size durable (not its other metadata): what an append needs.
+    static func fdatasync(_ fd: Int32, path: String) throws(StoreError) {
+        try retrying("fdatasync", path: path) { Glibc.fdatasync(fd) }
+    }
+
+    static func truncate(_ fd: Int32, to length: Int64, path: String) throws(StoreError) {
+        try retrying("ftruncate", path: path) { ftruncate(fd, off_t(length)) }
     }
 
     /// Makes a directory's entries (a rename, a new file or subdirectory) durable.
@@ -103,10 +114,7 @@ enum Syscall {
     }
 
     static func rename(_ source: String, to destination: String) throws(StoreError) {
-        while Glibc.rename(source, destination) != 0 {
-            let code = errno
-            if code != EINTR { throw .io(operation: "rename", path: source, errno: code) }
-        }
+        try retrying("rename", path: source) { Glibc.rename(source, destination) }
     }
 
     static func unlinkIfExists(_ path: String) {
@@ -114,17 +122,22 @@ enum Syscall {
     }
 
     static func fchmod(_ fd: Int32, _ mode: mode_t, path: String) throws(StoreError) {
-        while Glibc.fchmod(fd, mode) != 0 {
-            let code = errno
-            if code != EINTR { throw .io(operation: "chmod", path: path, errno: code) }
-        }
+        try retrying("chmod", path: path) { Glibc.fchmod(fd, mode) }
     }
 
     /// `flock(2)`: whole-file, per open file description, released when the description is closed. Blocks.
     static func lock(_ fd: Int32, _ operation: Int32, path: String) throws(StoreError) {
-        while flock(fd, operation) != 0 {
-            let code = errno
-            if code != EINTR { throw .io(operation: "flock", path: path, errno: code) }
+        try retrying("flock", path: path) { flock(fd, operation) }
+    }
+
+    /// `flock` without blocking: `false` when another open file description holds a conflicting lock.
+    static func tryLock(_ fd: Int32, _ operation: Int32, path: String) throws(StoreError) -> Bool {
+        do {
+            try retrying("flock", path: path) { flock(fd, operation | LOCK_NB) }
+            return true
+        } catch {
+            if case .io(_, _, EWOULDBLOCK) = error { return false }
+            throw error
         }
     }
 
@@ -134,79 +147,7 @@ enum Syscall {
     }
 
     static func seekToEnd(_ fd: Int32, path: String) throws(StoreError) -> Int64 {
-        let result = lseek(fd, 0, SEEK_END)
-        if result < 0 { throw .io(operation: "lseek", path: path, errno: errno) }
-        return Int64(result)
-    }
-
-    /// Creates a directory; `false` when it already exists.
-    static func makeDirectory(_ path: String, mode: mode_t = 0o750) throws(StoreError) -> Bool {
-        while mkdir(path, mode) != 0 {
-            let code = errno
-            if code == EEXIST { return false }
-            if code != EINTR { throw .io(operation: "mkdir", path: path, errno: code) }
-        }
-        return true
-    }
-
-    /// Creates a directory and any missing parents, fsyncing each parent that gained an entry.
-    static func makeDirectories(_ path: String) throws(StoreError) {
-        if try status(path) != nil { return }
-        let parent = parentDirectory(of: path)
-        if parent != path { try makeDirectories(parent) }
-        if try makeDirectory(path) { try fsyncDirectory(parent) }
-    }
-
-    static func parentDirectory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        if slash == path.startIndex { return "/" }
-        return String(path[..<slash])
-    }
-
-    /// `stat(2)`; `nil` when the path does not exist.
-    static func status(_ path: String) throws(StoreError) -> FileIdentity? {
-        var info = stat()
-        while stat(path, &info) != 0 {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { return nil }
-            if code != EINTR { throw .io(operation: "stat", path: path, errno: code) }
-        }
-        return identity(of: info)
-    }
-
-    static func status(of fd: Int32, path: String) throws(StoreError) -> FileIdentity {
-        var info = stat()
-        while fstat(fd, &info) != 0 {
-            let code = errno
-            if code != EINTR { throw .io(operation: "fstat", path: path, errno: code) }
-        }
-        return identity(of: info)
-    }
-
-    private static func identity(of info: stat) -> FileIdentity {
-        FileIdentity(
-            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-            modifiedSeconds: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec),
-            changedSeconds: Int64(info.st_ctim.tv_sec), changedNanoseconds: Int64(info.st_ctim.tv_nsec),
-            isDirectory: (info.st_mode & S_IFMT) == S_IFDIR, permissions: UInt32(info.st_mode & 0o7777))
-    }
-
-    /// The names in a directory, without `.` and `..`; `nil` when the directory does not exist.
-    static func directoryEntries(_ path: String) throws(StoreError) -> [String]? {
-        guard let directory = opendir(path) else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { return nil }
-            throw .io(operation: "opendir", path: path, errno: code)
-        }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        Int64(try retrying("lseek", path: path) { lseek(fd, 0, SEEK_END) })
     }
 
     /// Reads and discards whatever a non-blocking descriptor holds (inotify events).

@@ -2,32 +2,36 @@ import Glibc
 import Logging
 import TaskCore
 
-/// The file-locked JSON store: one document per workspace, replaced atomically under the workspace's lock, and a
-/// change log that followers tail.
+/// The file-locked JSON store: per workspace a checkpoint and an append-only journal, changes committed in groups,
+/// a per-process cache of decoded workspaces, and a change log that followers tail.
 ///
-/// Layout under `directory` (see docs/state-directory.md):
-/// `workspaces/<enc(tenant)>/<enc(workspace)>/state.json` and `lock`, `workspaces/<enc(tenant)>/.lock`,
-/// `changes.log`, `changes.log.1`, `changes.lock`.
+/// Layout under `directory` (see docs/state-directory.md): `workspaces/<enc(tenant)>/<enc(workspace)>/` holding
+/// `journal.log`, `checkpoint.json` and `lock` (or version 1's `state.json` until the first write converts it),
+/// `workspaces/<enc(tenant)>/.lock`, `changes.log`, `changes.log.1`, `changes.lock`.
+///
+/// The interface stays narrow: read a workspace, run a change on one (`update`), list, and maintenance.
 public final class WorkspaceStore: Sendable {
-    /// Default size past which the change log is rotated.
-    public static let defaultChangeLogLimit: Int64 = 4 << 20
-
     public let directory: String
     public let maxWorkspacesPerTenant: Int
+    public let options: StoreOptions
     private let workspacesDirectory: String
-    private let changeLog: ChangeLogWriter
-    private let logger: Logger
+    let changeLog: ChangeLogWriter
+    let cache: WorkspaceCache
+    let queues = CommitQueues()
+    let logger: Logger
 
     /// Opens (creating if needed) a state directory. `readOnly` opens an existing one for reading only (the
     /// WebSocket sidecar): nothing is created or opened for writing until a write is attempted, which then fails.
     public init(
-        directory: String, maxWorkspacesPerTenant: Int, logger: Logger,
-        changeLogLimit: Int64 = WorkspaceStore.defaultChangeLogLimit, readOnly: Bool = false
+        directory: String, maxWorkspacesPerTenant: Int, logger: Logger, options: StoreOptions = StoreOptions(),
+        readOnly: Bool = false
     ) throws(StoreError) {
         self.directory = directory
         self.maxWorkspacesPerTenant = maxWorkspacesPerTenant
+        self.options = options
         self.workspacesDirectory = directory + "/workspaces"
-        self.changeLog = ChangeLogWriter(directory: directory, limit: changeLogLimit)
+        self.changeLog = ChangeLogWriter(directory: directory, limit: options.changeLogLimit)
+        self.cache = WorkspaceCache(taskLimit: options.cacheTaskLimit)
         self.logger = logger
         if readOnly {
             guard Self.isExistingDirectory(directory) else {
@@ -60,40 +64,46 @@ public final class WorkspaceStore: Sendable {
         tenantDirectory(key.tenant) + "/" + PathEncoding.encode(key.workspace.rawValue)
     }
 
-    /// Where a workspace's document lives (for tools and tests).
-    public func documentPath(_ key: WorkspaceKey) -> String {
-        workspaceDirectory(key) + "/state.json"
+    func files(_ key: WorkspaceKey) -> WorkspaceFiles {
+        WorkspaceFiles(directory: workspaceDirectory(key))
     }
+
+    /// Where a workspace's journal, checkpoint and version 1 document live (for tools and tests).
+    public func journalPath(_ key: WorkspaceKey) -> String { files(key).journal }
+    public func checkpointPath(_ key: WorkspaceKey) -> String { files(key).checkpoint }
+    public func legacyDocumentPath(_ key: WorkspaceKey) -> String { files(key).legacy }
 
     // MARK: Reading
 
-    /// The workspace's document; `.empty` when the workspace was never written. Never takes the lock (documents are
-    /// replaced atomically, so a reader never sees half a file).
+    /// The workspace as last committed; `.empty` when it was never written. Never takes the lock, and costs one
+    /// `stat` when the cached copy is still current.
     public func read(_ key: WorkspaceKey) throws(StoreError) -> WorkspaceState {
-        try readDocument(at: documentPath(key))
+        try snapshot(key).state
     }
 
-    private func readDocument(at path: String) throws(StoreError) -> WorkspaceState {
-        guard let bytes = try AtomicFile.read(path) else { return .empty }
-        do {
-            return try WireFormat.decodeWorkspaceDocument(bytes)
-        } catch {
-            throw .corrupt(path: path, detail: bytes.isEmpty ? "the file is empty" : String(error.message.prefix(300)))
-        }
+    /// The current snapshot, through the cache.
+    func snapshot(_ key: WorkspaceKey) throws(StoreError) -> WorkspaceSnapshot {
+        let cached = cache.snapshot(key)
+        let current = try WorkspaceReader(files: files(key)).read(cached: cached)
+        if !current.isSameRead(as: cached) { cache.store(current, for: key) }
+        return current
     }
 
     // MARK: Writing
 
-    /// Read-modify-write under the workspace's exclusive flock. `body` gets the current state; when it returns a
-    /// change, the new state is written (temp file, fsync, rename, fsync dir) and then a ChangeRecord is appended to
-    /// the change log, all before the lock is released. When change is nil nothing is written.
-    /// Errors thrown by body propagate unchanged (TaskError etc.); nothing is written then.
+    /// Runs `body` on the workspace's current state and commits the change it reports. `body` gets the current
+    /// state; when it returns a change, the state it leaves is committed: journaled and fdatasynced, in a batch with
+    /// other changes of this process to the same workspace, and then announced in the change log, before this
+    /// returns. When the change is nil nothing is written. Errors thrown by body propagate unchanged (TaskError
+    /// etc.); nothing is written then.
     ///
     /// For a workspace that does not exist yet, `body` first runs on `.empty` without any lock; only when it returns
     /// a change is the workspace created (counted against the tenant's limit) and `body` run again under the lock.
-    /// So `body` may run twice and must not have effects outside the state it is given.
+    /// So `body` may run twice and must not have effects outside the state it is given. It may run on another
+    /// thread than the caller's (the batch's leader).
     ///
-    /// The record's sequence is the state's `sequence` after `body`; `TaskStateMachine.apply` advances it.
+    /// Each committed change advances `sequence` by exactly one (the store sets it). Waiting for the workspace is
+    /// bounded by `StoreOptions.lockWait` and `maxWritersPerWorkspace` (`StoreError.lockTimeout`, `.tooManyWriters`).
     public func update<Result>(
         _ key: WorkspaceKey, _ body: (inout WorkspaceState) throws -> StoreUpdate<Result>
     ) throws -> Result {
@@ -104,38 +114,19 @@ public final class WorkspaceStore: Sendable {
             guard outcome.change != nil else { return outcome.result }
             try createWorkspaceDirectory(key, at: directory)
         }
-        let lock = try FileLock(path: directory + "/lock")
-        defer { lock.unlock() }
-        let path = directory + "/state.json"
-        var state = try readDocument(at: path)
-        let committed = state.sequence
-        let outcome = try body(&state)
-        guard let change = outcome.change else { return outcome.result }
-        // `TaskStateMachine.apply` advances `seq`; a body that forgot would make followers skip this change as one
-        // they already hold, so the store guarantees one step per committed change.
-        if state.sequence <= committed { state.sequence = committed + 1 }
-        let bytes = WireFormat.workspaceDocument(state)
-        try AtomicFile.replace(bytes, at: path, temporary: directory + "/state.json.tmp")
-        // From here on readers see the new document, so followers must hear of it whatever happens next.
-        var durability: StoreError?
-        do {
-            try Syscall.fsyncDirectory(directory)
-        } catch {
-            durability = error
+        return try withoutActuallyEscaping(body) { escapable in
+            var result: Result?
+            let change = PendingChange(deadline: .after(options.lockWait)) { state in
+                let outcome = try escapable(&state)
+                result = outcome.result
+                return outcome.change
+            }
+            try commit(change, to: key)
+            if let failure = change.failure { throw failure }
+            // `commit` returns only once the body ran (or the change failed, handled above).
+            guard let result else { throw StoreError.encodingFailed(detail: "a change finished without running") }
+            return result
         }
-        do {
-            // Not fsynced: the document is the durable truth; the log only tells followers what to re-read.
-            try changeLog.append(ChangeRecord(sequence: state.sequence, key: key, change: change))
-        } catch {
-            // The change is committed; failing the request now would make the client retry a change that happened.
-            // Followers notice the missing record as a sequence gap on the next one.
-            logger.error(
-                "Change committed but not logged",
-                metadata: ["store.workspace": "\(key)", "store.seq": "\(state.sequence)", "error": "\(error)"])
-        }
-        // The rename may not survive a crash: the caller must not promise durability.
-        if let durability { throw durability }
-        return outcome.result
     }
 
     /// Creates a workspace's directory, unless the tenant already has `maxWorkspacesPerTenant` (counted under the
@@ -182,5 +173,25 @@ public final class WorkspaceStore: Sendable {
     /// Rotates the change log now (`taskctl log compact`): followers read the old file to its end, then move on.
     public func compactLog() throws(StoreError) {
         try changeLog.rotateNow()
+    }
+
+    /// How many workspaces and tasks this process holds decoded (for tests and benchmarks).
+    public var cacheStatistics: (workspaces: Int, tasks: Int) { cache.statistics }
+}
+
+extension WorkspaceSnapshot {
+    /// Whether this is `other`, returned unchanged by a read that found the files as they were.
+    func isSameRead(as other: WorkspaceSnapshot?) -> Bool {
+        guard let other else { return false }
+        switch (source, other.source) {
+        case (.journal(let mine), .journal(let theirs)):
+            return mine.identity == theirs.identity && mine.validEnd == theirs.validEnd
+        case (.legacy(let mine), .legacy(let theirs)), (.checkpointOnly(let mine), .checkpointOnly(let theirs)):
+            return mine == theirs
+        case (.nothing, .nothing):
+            return true
+        default:
+            return false
+        }
     }
 }

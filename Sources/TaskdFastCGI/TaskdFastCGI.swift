@@ -49,8 +49,7 @@ struct TaskdFastCGI: ParsableCommand {
         startMetadata["threads"] = "\(configuration.threads)"
         logger.info("Starting taskd-fcgi", metadata: startMetadata)
 
-        let store = try WorkspaceStore(
-            directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant, logger: logger)
+        let store = try WorkspaceStore(settings: settings, logger: logger)
         let keys = KeyRing(path: settings.keysFile, openMode: settings.openMode, logger: logger)
         let handler = APIHandler(settings: settings, store: store, keys: keys, logger: logger)
 

@@ -5,7 +5,9 @@ import ServiceLifecycle
 import Synchronization
 import TaskStore
 
-/// Tails the store's change log on a thread of its own and hands what it finds to the hub.
+/// Tails the store's change log on a thread of its own and hands what it finds to the hub; every `verifyInterval` it
+/// also checks the watched workspaces against the store, so a change whose writer died before logging it still
+/// reaches subscribers (within two intervals).
 ///
 /// The follower blocks (inotify) while it waits, so it never runs on an event loop or the concurrency pool. It is
 /// opened when the feed is created, before the server accepts anyone: a workspace read for a new subscriber after
@@ -19,14 +21,18 @@ final class ChangeFeed: Service, @unchecked Sendable {
     // starts it (never after the thread ends); `stopping` is atomic; the rest is immutable and Sendable.
     private var follower: ChangeLogFollower?
     private let stateDirectory: String
+    private let store: WorkspaceStore
     private let hub: WorkspaceHub
     private let logger: Logger
     private let stopping = Atomic<Bool>(false)
     /// How long one wait may last, so that a stop request is seen quickly even without log activity.
     static let waitSlice: Duration = .milliseconds(200)
+    /// How often the watched workspaces are checked against the store for changes the log did not announce.
+    static let verifyInterval: Duration = .milliseconds(250)
 
-    init(stateDirectory: String, hub: WorkspaceHub, logger: Logger) {
-        self.stateDirectory = stateDirectory
+    init(store: WorkspaceStore, hub: WorkspaceHub, logger: Logger) {
+        self.stateDirectory = store.directory
+        self.store = store
         self.hub = hub
         self.logger = logger
         do {
@@ -54,10 +60,19 @@ final class ChangeFeed: Service, @unchecked Sendable {
 
     private func follow() {
         var failing = false
+        var nextVerify = ContinuousClock.now + Self.verifyInterval
         while !stopping.load(ordering: .relaxed) {
             guard let follower = follower ?? openFollower() else {
                 usleep(useconds_t(Self.waitSlice / .microseconds(1)))
                 continue
+            }
+            if ContinuousClock.now >= nextVerify {
+                nextVerify = ContinuousClock.now + Self.verifyInterval
+                // Blocking on the hub's loop is fine here: this is the feed's own thread.
+                if let held = try? hub.heldSequences().wait() {
+                    let stale = follower.verify(held: held, store: store)
+                    if !stale.isEmpty { hub.receive(stale) }
+                }
             }
             do {
                 let events = try follower.poll()
@@ -74,7 +89,7 @@ final class ChangeFeed: Service, @unchecked Sendable {
                 if !failing { logger.error("Cannot read the change log", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            follower.waitForActivity(timeout: Self.waitSlice)
+            follower.waitForActivity(timeout: min(Self.waitSlice, max(.zero, nextVerify - ContinuousClock.now)))
         }
     }
 

@@ -43,9 +43,7 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
             ) { $1 })
 
         // Only reads: the state directory may be (and under systemd is) read-only to this process.
-        let store = try WorkspaceStore(
-            directory: settings.stateDirectory, maxWorkspacesPerTenant: settings.maxWorkspacesPerTenant,
-            logger: logger, readOnly: true)
+        let store = try WorkspaceStore(settings: settings, logger: logger, readOnly: true)
         let keys = KeyRing(path: settings.keysFile, openMode: settings.openMode, logger: logger)
         let api = APIHandler(settings: settings, store: store, keys: keys, logger: logger)
 
@@ -55,7 +53,7 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
         let hub = WorkspaceHub(
             eventLoop: group.next(), machine: TaskStateMachine(policy: settings.policy), threadPool: threadPool,
             clock: WallClock.now, logger: logger, read: { key in try store.read(key) })
-        let feed = ChangeFeed(stateDirectory: settings.stateDirectory, hub: hub, logger: logger)
+        let feed = ChangeFeed(store: store, hub: hub, logger: logger)
 
         // Taken once everything that stays open is open (event loops, the change log), before the first connection.
         let budget = DescriptorBudget.ofThisProcess()

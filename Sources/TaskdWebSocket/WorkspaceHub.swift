@@ -77,6 +77,11 @@ final class WorkspaceHub: @unchecked Sendable {
         eventLoop.submit { (self.topics.count, self.topics.values.reduce(0) { $0 + $1.subscribers.count }) }
     }
 
+    /// The sequence held of each watched workspace that is not being read (for `ChangeLogFollower.verify`).
+    func heldSequences() -> EventLoopFuture<[WorkspaceKey: UInt64]> {
+        eventLoop.submit { self.topics.filter { !$0.value.isLoading }.mapValues { $0.feed.state.sequence } }
+    }
+
     // MARK: On the event loop
 
     private func attach(_ subscriber: any WorkspaceSubscriber, to key: WorkspaceKey) {
@@ -122,6 +127,10 @@ final class WorkspaceHub: @unchecked Sendable {
             case .reset:
                 logger.info("Change log reset; reading every watched workspace again")
                 for (key, topic) in topics { reread(key, topic) }
+            case .stale(let key):
+                guard let topic = topics[key] else { continue }
+                logger.info("Unannounced change; reading the workspace again", metadata: ["workspace": "\(key)"])
+                reread(key, topic)
             case .change(let record):
                 guard let topic = topics[record.key] else { continue }
                 if topic.isLoading {

@@ -203,23 +203,34 @@ struct OperationsTaskCtlTests {
         #expect(report["workspaces"] as? Int == 2 && report["tasks"] as? Int == 6, "\(report)")
         #expect(report["log_records"] as? Int == 6, "\(report)")
 
-        // A truncated document: check names it and fails; show refuses it as corrupt; nothing is rewritten.
+        // A damaged journal line with a good one after it: check names the file and says how to repair it; show
+        // refuses the workspace as corrupt; nothing is rewritten.
         let store = try WorkspaceStore(
             directory: state.path, maxWorkspacesPerTenant: 10,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let document = store.documentPath(
+        let journal = store.journalPath(
             WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: try WorkspaceID(parsing: "second")))
-        let original = try Data(contentsOf: URL(fileURLWithPath: document))
-        let truncated = original.prefix(original.count / 2)
-        try truncated.write(to: URL(fileURLWithPath: document))
+        let original = try Data(contentsOf: URL(fileURLWithPath: journal))
+        var damaged = [UInt8](original)
+        let secondLine = damaged.firstIndex(of: UInt8(ascii: "\n"))! + 1
+        damaged[secondLine + 40] ^= 0x01
+        try Data(damaged).write(to: URL(fileURLWithPath: journal))
         let broken = try await state.taskctl("check")
         #expect(broken.status == 1, "\(broken)")
-        #expect(broken.stdout.contains("acme/second"), "\(broken)")
+        #expect(broken.stdout.contains("acme/second") && broken.stdout.contains("journal.log"), "\(broken)")
+        #expect(broken.stdout.contains("truncate -s \(secondLine)"), "\(broken)")
         #expect(try await state.taskctl("workspace", "show", "acme", "second").status == 65)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: document)) == truncated)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: journal)) == Data(damaged))
+
+        // A torn last line (a crash in the middle of an append, never acknowledged) is only a warning.
+        try (original + Data(#"{"crc":"0a1b2c3d","len":120,"rec":{"as_of":17"#.utf8)).write(
+            to: URL(fileURLWithPath: journal))
+        let torn = try await state.taskctl("check")
+        #expect(torn.status == 0 && torn.stdout.contains("warning") && torn.stdout.contains("incomplete"), "\(torn)")
+        #expect(try await state.taskctl("workspace", "show", "acme", "second").status == 0)
 
         // A garbage line in the change log is a problem too.
-        try original.write(to: URL(fileURLWithPath: document))
+        try original.write(to: URL(fileURLWithPath: journal))
         #expect(try await state.taskctl("check").status == 0)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: state.path + "/changes.log"))
         try log.seekToEnd()
@@ -229,7 +240,7 @@ struct OperationsTaskCtlTests {
         #expect(garbage.status == 1 && garbage.stdout.contains("changes.log"), "\(garbage)")
     }
 
-    /// A document that parses but breaks the store's rules (here: ids at or above next_id, so they could be reused).
+    /// A checkpoint that parses but breaks the store's rules (here: ids at or above next_id, so they could be reused).
     @Test func checkReportsBrokenInvariants() async throws {
         let state = try StateDirectory()
         defer { state.remove() }
@@ -238,8 +249,9 @@ struct OperationsTaskCtlTests {
         let store = try WorkspaceStore(
             directory: state.path, maxWorkspacesPerTenant: 10,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let document = store.documentPath(
-            WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: try WorkspaceID(parsing: "default")))
+        let key = WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: try WorkspaceID(parsing: "default"))
+        try store.checkpoint(key)
+        let document = store.checkpointPath(key)
         var object = try #require(
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: document))) as? [String: Any])
         object["next_id"] = 2
@@ -262,10 +274,14 @@ struct OperationsTaskCtlTests {
         let compacted = try await state.taskctl("log", "compact")
         #expect(compacted.status == 0, "\(compacted)")
         #expect(FileManager.default.fileExists(atPath: state.path + "/changes.log.1"))
+        // Every journal was folded into a checkpoint.
+        let workspace = state.path + "/workspaces/acme/default"
+        #expect(FileManager.default.fileExists(atPath: workspace + "/checkpoint.json"))
         try state.createTasks(1, tenant: "acme", workspace: "default")
         let check = try await state.taskctl("check", "--json")
         #expect(check.status == 0, "\(check)")
-        #expect(try state.json(check)["log_records"] as? Int == 6)
+        let report = try state.json(check)
+        #expect(report["log_records"] as? Int == 6 && report["journal_records"] as? Int == 1, "\(report)")
     }
 }
 

@@ -168,7 +168,7 @@ struct RESTErrorTests {
 
     @Test func aFullStateDirectoryAnswers503AndKeepsServing() async throws {
         // A full file system is the honest way to get ENOSPC; mounting a small one needs root. Where the tests do
-        // not run as root, this row is covered by TaskAPITests only.
+        // not run as root, this row is covered by TaskStoreTests (an injected ENOSPC) only.
         guard geteuid() == 0 else { return }
         var options = TaskdHarness.Options()
         options.stateOnTmpfs = true
@@ -176,14 +176,27 @@ struct RESTErrorTests {
             let key = try harness.issueKey()
             let first = try await harness.createTask(key: key)
             try harness.fillState(true)
-            let answer = try await harness.client.post(
-                harness.target("/tasks", key: key), json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
+            // A journal append may still fit in the page its file already has; keep writing until the disk says no.
+            var acknowledged: [Int] = []
+            var refusal: HTTPAnswer?
+            for _ in 0..<200 {
+                let answer = try await harness.client.post(
+                    harness.target("/tasks", key: key), json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
+                guard answer.status == 201 else {
+                    refusal = answer
+                    break
+                }
+                let task = try #require(try answer.jsonObject()["task"])
+                acknowledged.append(try WireTask(json: task).id)
+            }
+            let answer = try #require(refusal, "the full disk never refused a create")
             expectError(answer, status: 503, code: "unavailable")
-            // Reads still work, and nothing was half-written.
-            #expect(try await harness.listTasks(key: key).map(\.id) == [first.id])
+            #expect(answer.header("Retry-After") == "5")
+            // Reads still work, every acknowledged create is there, and the refused one is not, not even in part.
+            #expect(try await harness.listTasks(key: key).map(\.id) == [first.id] + acknowledged)
             try harness.fillState(false)
             let next = try await harness.createTask(key: key)
-            #expect(next.id == first.id + 1)
+            #expect(next.id == (acknowledged.last ?? first.id) + 1)
         }
     }
 }

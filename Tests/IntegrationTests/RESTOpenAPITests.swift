@@ -23,14 +23,11 @@ struct RESTOpenAPITests {
         options.slots = 1
         options.timeScale = 1
         options.maxTasks = 10
-        options.stateOnTmpfs = geteuid() == 0
         try await TaskdHarness.with(options) { harness in
             let key = try harness.issueKey()
             var scenarios = Scenarios(harness: harness, key: key)
-            // 503 last: it makes the state read-only for a moment.
-            for response in responses.sorted(by: {
-                ($0.status == 503 ? 1 : 0, $0.path) < ($1.status == 503 ? 1 : 0, $1.path)
-            }) {
+            for response in responses.sorted(by: { ($0.path, $0.method, $0.status) < ($1.path, $1.method, $1.status) })
+            {
                 guard let answer = try await scenarios.answer(for: response) else { continue }
                 #expect(answer.status == response.status, "\(response): got \(answer)")
                 if response.isJSON {
@@ -49,7 +46,7 @@ struct RESTOpenAPITests {
     }
 
     /// Requests that provoke each status. Returns nil for what cannot be provoked from outside (500) or belongs to
-    /// the WebSocket sidecar's own tests (`/ws/tasks`), and for 503 when the tests cannot mount a small state file system.
+    /// the WebSocket sidecar's own tests (`/ws/tasks`).
     struct Scenarios {
         let harness: TaskdHarness
         let key: String
@@ -105,18 +102,13 @@ struct RESTOpenAPITests {
                     method, harness.target(concretePath(response.path, id: 1), key: key, workspace: "full"),
                     headers: [("Content-Type", "application/json")], body: Array(body.utf8))
             case 503:
-                guard harness.options.stateOnTmpfs, method != "GET" else { return nil }
-                let id = try await queuedTask()
-                try harness.fillState(true)
-                defer { try? harness.fillState(false) }
-                if method == "DELETE" {
-                    return try await client.delete(harness.target(concretePath(response.path, id: id), key: key))
-                }
-                if response.path.hasSuffix("/flush") {
-                    // A flush writes only when it removes something: the running task (queuedTask made sure of one).
-                    return try await send(method, response.path, key: key, body: nil)
-                }
-                return try await send(method, response.path, key: key, body: body)
+                // A workspace whose journal is damaged is unavailable, for reads and writes alike (the full-disk
+                // and busy-workspace cases are RESTErrorTests').
+                let target = harness.target(concretePath(response.path, id: 1), key: key, workspace: "damaged")
+                try await damageWorkspace()
+                return try await client.request(
+                    method, target, headers: method == "POST" ? [("Content-Type", "application/json")] : [],
+                    body: method == "POST" ? Array(body.utf8) : nil)
             default:
                 Issue.record("No scenario provokes \(response); add one to RESTOpenAPITests")
                 return nil
@@ -168,6 +160,23 @@ struct RESTOpenAPITests {
             let task = try await harness.createTask(key: key, type: "gx.heavy")
             try await harness.waitForStatus("running", of: task.id, key: key)
             return task.id
+        }
+
+        /// Creates the workspace `damaged`, then cuts its journal to half a header: its files say nothing usable.
+        private func damageWorkspace() async throws {
+            let workspaces = harness.stateDirectory.appendingPathComponent("workspaces")
+            let files = FileManager.default.enumerator(atPath: workspaces.path)
+            while let relative = files?.nextObject() as? String {
+                if relative.hasSuffix("/damaged/journal.log") { return }
+            }
+            _ = try await harness.createTask(key: key, workspace: "damaged", type: "gx.heavy")
+            let all = FileManager.default.enumerator(atPath: workspaces.path)
+            while let relative = all?.nextObject() as? String {
+                guard relative.hasSuffix("/damaged/journal.log") else { continue }
+                try Data("{\"crc\":\"".utf8).write(to: workspaces.appendingPathComponent(relative))
+                return
+            }
+            throw HarnessError("no journal for the workspace 'damaged'")
         }
 
         private mutating func fillWorkspace() async throws {

@@ -286,36 +286,57 @@ import Testing
             for: StoreError.io(operation: "open", path: "/x", errno: EROFS), to: request)
         #expect(readOnly.status == .serviceUnavailable)
         #expect(readOnly.error?.code == "unavailable")
+        #expect(readOnly.headerFields[.retryAfter] == "5")
         let full = api.handler.errorResponse(
             for: StoreError.io(operation: "write", path: "/x", errno: ENOSPC), to: request)
         #expect(full.status == .serviceUnavailable)
+        let failing = api.handler.errorResponse(
+            for: StoreError.io(operation: "fdatasync", path: "/x", errno: EIO), to: request)
+        #expect(failing.status == .serviceUnavailable)
         let other = api.handler.errorResponse(
-            for: StoreError.io(operation: "open", path: "/x", errno: EIO), to: request)
+            for: StoreError.io(operation: "open", path: "/x", errno: EACCES), to: request)
         #expect(other.status == .internalServerError)
         #expect(other.error?.code == "internal_error")
         #expect(other.error?.message.contains("/x") == false)
+        #expect(other.headerFields[.retryAfter] == nil)
         let limit = api.handler.errorResponse(for: StoreError.workspaceLimitReached(limit: 3), to: request)
         #expect(limit.status == .tooManyRequests)
-        for response in [readOnly, full, other, limit] {
+        // A busy workspace: 503 with Retry-After, and no error in the log (it is load, not a fault).
+        let errorsBefore = api.recorder.entries.count { $0.level == .error }
+        var busy: [Response] = []
+        for error in [StoreError.lockTimeout(path: "/x/lock", waitedMilliseconds: 5000), .tooManyWriters(limit: 12)] {
+            let response = api.handler.errorResponse(for: error, to: request)
+            #expect(response.status == .serviceUnavailable && response.error?.code == "unavailable")
+            #expect(response.headerFields[.retryAfter] == "1")
+            #expect(response.error?.message.contains("/x") == false)
+            busy.append(response)
+        }
+        #expect(api.recorder.entries.count { $0.level == .error } == errorsBefore)
+        for response in [readOnly, full, failing, other, limit] + busy {
             #expect(response.headerFields[.accessControlAllowOrigin] == "*")
         }
     }
 
-    @Test func corruptDocumentIs500AndLogged() throws {
+    @Test func aDamagedJournalIs503NamingTheFileAndLogged() throws {
         let api = try APIHarness()
         try api.create()
-        let document = try #require(Self.findFile(named: "state.json", under: api.directory))
-        try Data("{\"next_id\":".utf8).write(to: URL(fileURLWithPath: document))
+        try api.create(workspace: "other")
+        let journal = try #require(
+            Self.findFile(named: "journal.log", under: api.directory + "/workspaces/alpha/default"))
+        try Data("{\"crc\":".utf8).write(to: URL(fileURLWithPath: journal))
         for response in [
             api.send(.get, "/tasks", query: api.query()),
             api.send(.post, "/tasks", query: api.query(), body: #"{"name":"a","type":"gx.tiny"}"#),
         ] {
-            #expect(response.status == .internalServerError)
-            #expect(response.error?.code == "internal_error")
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.error?.code == "unavailable")
+            #expect(response.error?.message.contains("'journal.log'") == true)
             #expect(!response.text.contains(api.directory))
         }
         #expect(api.recorder.entries.contains { $0.level == .error && $0.metadata["request.id"] == "test-request" })
-        #expect(try String(contentsOfFile: document, encoding: .utf8) == "{\"next_id\":")
+        #expect(try String(contentsOfFile: journal, encoding: .utf8) == "{\"crc\":")
+        // Other workspaces are unaffected.
+        #expect(try api.list(workspace: "other").count == 1)
     }
 
     @Test func unknownErrorIs500() throws {

@@ -42,6 +42,23 @@ struct TaskNameTests {
         #expect(try TaskName(parsing: emoji).rawValue.count == 256)
         #expect(throws: ValidationError.self) { try TaskName(parsing: emoji + "👍") }
     }
+
+    @Test func isAtMostOneKibibyteOfUTF8WhateverItsCharacters() throws {
+        // One character: "a" and 30,000 combining marks, 60 KB.
+        let heavy = "a" + String(repeating: "\u{301}", count: 30_000)
+        #expect(heavy.count == 1)
+        let error = #expect(throws: ValidationError.self) { try TaskName(parsing: heavy) }
+        #expect(error?.parameter == "name")
+        #expect(error?.message.contains("1024 bytes") == true)
+        // 1,024 bytes in 4 characters is fine; one byte more is not.
+        let fits = String(repeating: "a" + String(repeating: "\u{301}", count: 127) + "b", count: 4)
+        #expect(fits.utf8.count == 1024 && fits.count <= 8)
+        #expect(try TaskName(parsing: fits).rawValue == fits)
+        #expect(throws: ValidationError.self) { try TaskName(parsing: fits + "c") }
+        // A name stored by an older version, before the byte limit, still reads back.
+        #expect(try TaskName(stored: heavy).rawValue == heavy)
+        #expect(throws: ValidationError.self) { try TaskName(stored: String(repeating: "x", count: 257)) }
+    }
 }
 
 struct TaskIDTests {

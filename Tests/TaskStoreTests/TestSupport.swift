@@ -5,7 +5,7 @@ import TaskCore
 @testable import TaskStore
 
 /// A fresh directory under the system's temporary directory, removed when the value goes away.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init() throws {
@@ -30,12 +30,14 @@ enum Fixtures {
         WorkspaceKey(tenant: try TenantID(parsing: tenant), workspace: try WorkspaceID(parsing: workspace))
     }
 
-    static func store(_ directory: TemporaryDirectory, maxWorkspaces: Int = 100, changeLogLimit: Int64? = nil) throws
-        -> WorkspaceStore
-    {
-        try WorkspaceStore(
-            directory: directory.path, maxWorkspacesPerTenant: maxWorkspaces, logger: logger,
-            changeLogLimit: changeLogLimit ?? WorkspaceStore.defaultChangeLogLimit)
+    static func store(
+        _ directory: TemporaryDirectory, maxWorkspaces: Int = 100, changeLogLimit: Int64? = nil,
+        options: StoreOptions = StoreOptions()
+    ) throws -> WorkspaceStore {
+        var options = options
+        if let changeLogLimit { options.changeLogLimit = changeLogLimit }
+        return try WorkspaceStore(
+            directory: directory.path, maxWorkspacesPerTenant: maxWorkspaces, logger: logger, options: options)
     }
 
     static func now() -> Timestamp {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TaskCore
 import Testing
 
@@ -28,17 +29,28 @@ import Testing
         #expect(try Fixtures.store(directory).read(key) == state)
     }
 
-    @Test func documentIsSortedJSONReadableByJq() throws {
+    @Test func journalAndCheckpointAreJSONReadableByJq() throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
         let key = try Fixtures.key()
         try Fixtures.create(in: store, key, name: "a/b \"quoted\"")
-        let text = try String(contentsOfFile: store.documentPath(key), encoding: .utf8)
-        #expect(text.hasPrefix(#"{"as_of":"#))
-        #expect(text.hasSuffix("}\n"))
-        #expect(text.contains(#""name":"a/b \"quoted\"""#))
-        let attributes = try FileManager.default.attributesOfItem(atPath: store.documentPath(key))
-        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let journal = try String(contentsOfFile: store.journalPath(key), encoding: .utf8)
+        let lines = journal.split(separator: "\n")
+        #expect(lines.count == 2)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == ["crc", "len", "rec"])
+        }
+        #expect(lines[0].contains(#""journal":2"#))
+        #expect(lines[1].contains(#""name":"a/b \"quoted\"""#) && lines[1].contains(#""seq":1"#))
+        try store.checkpoint(key)
+        let checkpoint = try String(contentsOfFile: store.checkpointPath(key), encoding: .utf8)
+        #expect(checkpoint.hasPrefix(#"{"as_of":"#) && checkpoint.contains(#""format":2"#))
+        #expect(checkpoint.hasSuffix("}\n"))
+        for path in [store.journalPath(key), store.checkpointPath(key)] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
     }
 
     @Test func anErrorFromTheBodyWritesNothing() throws {
@@ -51,14 +63,14 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: store.workspaceDirectory(key)))
         try Fixtures.create(in: store, key)
-        let before = try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key)))
+        let before = try Data(contentsOf: URL(fileURLWithPath: store.journalPath(key)))
         #expect(throws: TaskError.notFound(missing)) {
             try store.update(key) { state -> StoreUpdate<Void> in
                 state.tasks.removeAll()
                 throw TaskError.notFound(missing)
             }
         }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key))) == before)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.journalPath(key))) == before)
     }
 
     @Test func aBodyWithoutChangeWritesNothing() throws {
@@ -129,25 +141,40 @@ import Testing
         #expect(try store.workspaces(of: TenantID(parsing: "acme")).count == 5)
     }
 
-    @Test(arguments: ["", "{\"next_id\":3,\"seq\":2,\"as_of\":1,\"tas", "not json at all", "{\"next_id\":\"x\"}"])
-    func aCorruptDocumentIsATypedErrorAndStaysUntouched(contents: String) throws {
+    @Test(arguments: [
+        ("journal", ""), ("journal", "not json at all\n"), ("journal", "{\"crc\":\"00000000\",\"len\":2,\"rec\":{}}\n"),
+        ("checkpoint", ""), ("checkpoint", "{\"next_id\":3,\"seq\":2,\"as_of\":1,\"tas"),
+        ("checkpoint", "{\"next_id\":\"x\"}"),
+    ])
+    func aCorruptFileIsATypedErrorNamingItAndStaysUntouched(file: String, contents: String) throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
         let key = try Fixtures.key()
+        let other = try Fixtures.key("acme", "other")
         try Fixtures.create(in: store, key)
-        let path = store.documentPath(key)
+        try Fixtures.create(in: store, other)
+        try store.checkpoint(key)
+        try Fixtures.create(in: store, key)
+        let path = file == "journal" ? store.journalPath(key) : store.checkpointPath(key)
         try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
-        for attempt in 0..<2 {
-            let error = #expect(throws: StoreError.self) {
-                if attempt == 0 { _ = try store.read(key) } else { try Fixtures.create(in: store, key) }
+        // A fresh store (another process) and this one (whose cache held the workspace) both refuse it.
+        for reader in [store, try Fixtures.store(directory)] {
+            for attempt in 0..<2 {
+                let error = #expect(throws: StoreError.self) {
+                    if attempt == 0 { _ = try reader.read(key) } else { try Fixtures.create(in: reader, key) }
+                }
+                guard case .corrupt(let reportedPath, _) = error else {
+                    Issue.record("expected a corrupt error, got \(String(describing: error))")
+                    continue
+                }
+                #expect(reportedPath == path)
             }
-            guard case .corrupt(let reportedPath, _) = error else {
-                Issue.record("expected a corrupt error, got \(String(describing: error))")
-                continue
-            }
-            #expect(reportedPath == path)
+            // Other workspaces are unaffected.
+            #expect(try reader.read(other).tasks.count == 1)
         }
+        try Fixtures.create(in: store, other)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(contents.utf8))
+        #expect(store.inspect(key).findings.contains { $0.isProblem && $0.path == path })
     }
 
     @Test func tenantsAndWorkspacesAreListedByTheirNames() throws {
@@ -182,24 +209,30 @@ import Testing
         #expect(records.allSatisfy { $0.key == key })
     }
 
-    @Test func aFailedWriteLeavesTheDocumentAndTheLogAsTheyWere() throws {
+    @Test(arguments: [FaultPoint.afterAppend, .afterSync], [EIO, ENOSPC])
+    func aFailedAppendOrSyncAcknowledgesNothingAndTheNextWriteSucceeds(point: FaultPoint, code: Int32) throws {
         let directory = try TemporaryDirectory()
-        let store = try Fixtures.store(directory)
+        let failing = Atomic<Bool>(false)
+        let store = try Fixtures.store(
+            directory,
+            options: StoreOptions(faultHook: { reached in
+                reached == point && failing.load(ordering: .relaxed) ? .fail(errno: code) : .proceed
+            }))
         let key = try Fixtures.key()
         try Fixtures.create(in: store, key)
         let follower = try ChangeLogFollower(directory: directory.path)
-        let before = try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key)))
-        // A directory where the temporary file goes makes the write fail like a full disk would, at the start.
-        try FileManager.default.createDirectory(
-            atPath: store.workspaceDirectory(key) + "/state.json.tmp", withIntermediateDirectories: false)
+        let before = try Data(contentsOf: URL(fileURLWithPath: store.journalPath(key)))
+        failing.store(true, ordering: .relaxed)
         let error = #expect(throws: StoreError.self) { try Fixtures.create(in: store, key) }
-        guard case .io(_, let path, let code) = error else {
-            Issue.record("expected an io error, got \(String(describing: error))")
-            return
-        }
-        #expect(path.hasSuffix("state.json.tmp") && code == EISDIR)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: store.documentPath(key))) == before)
+        #expect(error?.isUnavailable == true)
+        // Nothing acknowledged is visible, to this process or another, and nothing was announced.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store.journalPath(key))) == before)
+        #expect(try store.read(key).tasks.map(\.id.rawValue) == [1])
+        #expect(try Fixtures.store(directory).read(key).tasks.map(\.id.rawValue) == [1])
         #expect(try follower.poll().isEmpty)
+        failing.store(false, ordering: .relaxed)
+        #expect(try Fixtures.create(in: store, key).rawValue == 2)
+        #expect(try Fixtures.store(directory).read(key).tasks.map(\.id.rawValue) == [1, 2])
     }
 
     @Test func aChangeLogThatCannotBeWrittenDoesNotFailACommittedChange() throws {
@@ -217,6 +250,8 @@ import Testing
         #expect(StoreError.io(operation: "write", path: "/x", errno: ENOSPC).isUnavailable)
         #expect(StoreError.io(operation: "open", path: "/x", errno: EROFS).isUnavailable)
         #expect(StoreError.io(operation: "write", path: "/x", errno: EDQUOT).isUnavailable)
+        #expect(StoreError.io(operation: "fdatasync", path: "/x", errno: EIO).isUnavailable)
+        #expect(StoreError.lockTimeout(path: "/x", waitedMilliseconds: 5).isBusy)
         #expect(!StoreError.io(operation: "open", path: "/x", errno: EACCES).isUnavailable)
         #expect(!StoreError.corrupt(path: "/x", detail: "bad").isUnavailable)
         #expect(StoreError.io(operation: "open", path: "/x", errno: ENOSPC).description.contains("/x"))

@@ -78,7 +78,7 @@ struct WorkspaceHubTests {
             hub = WorkspaceHub(
                 eventLoop: group.next(), machine: machine, threadPool: threadPool, clock: Fixture.now,
                 logger: logger, read: { key in try read(store, key) })
-            feed = ChangeFeed(stateDirectory: directory, hub: hub, logger: logger)
+            feed = ChangeFeed(store: store, hub: hub, logger: logger)
             key = WorkspaceKey(tenant: try TenantID(parsing: "acme"), workspace: .default)
         }
 

@@ -1,0 +1,154 @@
+import Glibc
+import TaskCore
+
+/// Group commit: see the design note in `CommitQueue.swift`.
+extension WorkspaceStore {
+    /// Commits `change` to `key`, alone or in a batch; returns when it has finished (its `failure` says how).
+    func commit(_ change: PendingChange, to key: WorkspaceKey) throws(StoreError) {
+        let (queue, role) = try queues.enter(key, change, limit: options.maxWritersPerWorkspace)
+        if role == .follower {
+            switch queue.wait(for: change) {
+            case .finished:
+                return
+            case .withdrawn:
+                queues.release(key, queue)
+                throw .lockTimeout(path: files(key).lock, waitedMilliseconds: Self.milliseconds(options.lockWait))
+            case .promoted:
+                break
+            }
+        }
+        lead(change, queue: queue, key: key)
+        if queue.handOff() { queues.release(key, queue) }
+    }
+
+    /// Takes the file lock, commits everything waiting as one batch, and checkpoints if the journal grew past the
+    /// threshold. Every change of the batch is finished when this returns.
+    private func lead(_ own: PendingChange, queue: CommitQueue, key: WorkspaceKey) {
+        let files = files(key)
+        var batch = [own]
+        do {
+            let lock = try FileLock(path: files.lock, deadline: own.deadline)
+            defer { lock.unlock() }
+            batch += queue.takeWaiting()
+            let committed = try commitBatch(batch, key: key, files: files)
+            queue.finish(batch)
+            if let committed, let position = committed.journalPosition, position.validEnd > options.checkpointBytes {
+                checkpointAfterCommit(committed, key: key, files: files)
+            }
+        } catch {
+            // Nothing of the batch is durable (or it was never read): every change in it fails with this error,
+            // including those whose body failed on a state that held the batch's earlier, now void, changes.
+            for change in batch { change.fail(error) }
+            queue.finish(batch)
+        }
+    }
+
+    /// Runs the batch's bodies on the current state, then appends and syncs their lines. Returns the committed
+    /// snapshot, or `nil` when no body changed anything. Throws (and writes nothing durable) when the state cannot
+    /// be read or the write fails; every change of the batch then fails with that error.
+    private func commitBatch(_ batch: [PendingChange], key: WorkspaceKey, files: WorkspaceFiles) throws(StoreError)
+        -> WorkspaceSnapshot?
+    {
+        let current = try snapshot(key)
+        var next = current
+        var lines: [UInt8] = []
+        var lastLineLength = 0
+        var records: [ChangeRecord] = []
+        for change in batch {
+            let before = next.state
+            guard let taskChange = change.run(on: &next.state) else { continue }
+            // Exactly one step per change: followers apply record n + 1 to state n, the journal checks continuity.
+            next.state.sequence = before.sequence + 1
+            let (line, check) = WireFormat.journalLine(
+                .change(StateDelta(from: before, to: next.state), previous: next.chain))
+            lines.append(contentsOf: line)
+            lastLineLength = line.count
+            next.chain = check
+            records.append(ChangeRecord(sequence: next.state.sequence, key: key, change: taskChange))
+        }
+        guard !records.isEmpty else { return nil }
+        let journal = try openJournalForAppend(current, files: files)
+        defer { Syscall.close(journal.fd) }
+        do {
+            try Syscall.writeAll(journal.fd, lines, path: files.journal)
+            try fault(.afterAppend, path: files.journal)
+            try Syscall.fdatasync(journal.fd, path: files.journal)
+            try fault(.afterSync, path: files.journal)
+        } catch {
+            // Nothing was acknowledged: take the lines back out, so that no reader keeps seeing them.
+            rollBack(journal.fd, to: journal.validEnd, files: files, key: key)
+            throw error
+        }
+        let identity = try Syscall.status(of: journal.fd, path: files.journal)
+        let validEnd = journal.validEnd + Int64(lines.count)
+        next.source = .journal(
+            .init(
+                identity: identity, validEnd: validEnd, lastLineStart: validEnd - Int64(lastLineLength),
+                lastLineCheck: next.chain, checkpoint: journal.checkpoint))
+        cache.store(next, for: key)
+        do {
+            try changeLog.append(records)
+            try fault(.afterChangeLog, path: changeLog.path)
+        } catch {
+            // The change is committed; failing the request now would make the client retry a change that happened.
+            // Followers find the missing records through `ChangeLogFollower.verify`.
+            logger.error(
+                "Change committed but not logged",
+                metadata: ["store.workspace": "\(key)", "store.seq": "\(next.state.sequence)", "error": "\(error)"])
+        }
+        return next
+    }
+
+    /// The journal, open for appending at the end of its last good line: created (or converted from version 1)
+    /// first when the workspace has none, and cut back when it ends in a torn line.
+    private func openJournalForAppend(_ current: WorkspaceSnapshot, files: WorkspaceFiles) throws(StoreError) -> (
+        fd: Int32, validEnd: Int64, checkpoint: Syscall.FileIdentity?
+    ) {
+        let position: WorkspaceSnapshot.JournalPosition
+        switch current.source {
+        case .journal(let current):
+            position = current
+        case .nothing, .checkpointOnly:
+            position = try startJournal(files, base: current.state.sequence, chain: current.chain)
+        case .legacy:
+            position = try writeCheckpoint(current, files: files)
+        }
+        let validEnd = position.validEnd
+        let fd = try Syscall.open(files.journal, O_WRONLY | O_APPEND)
+        do {
+            if try Syscall.status(of: fd, path: files.journal).size > validEnd {
+                try Syscall.truncate(fd, to: validEnd, path: files.journal)
+                try fault(.afterJournalRotate, path: files.journal)
+                logger.warning("Cut a torn line off a journal", metadata: ["store.file": "\(files.journal)"])
+            }
+        } catch {
+            Syscall.close(fd)
+            throw error
+        }
+        return (fd, validEnd, position.checkpoint)
+    }
+
+    /// Cuts the journal back to `length` after a failed append (best effort: if even that fails, readers find the
+    /// unsynced lines; the next write's reader treats them by their checks like any other lines).
+    private func rollBack(_ fd: Int32, to length: Int64, files: WorkspaceFiles, key: WorkspaceKey) {
+        cache.remove(key)
+        do {
+            try Syscall.truncate(fd, to: length, path: files.journal)
+            try Syscall.fdatasync(fd, path: files.journal)
+        } catch {
+            logger.error(
+                "Cannot take back a failed append", metadata: ["store.file": "\(files.journal)", "error": "\(error)"])
+        }
+    }
+
+    /// Asks the test hook, if any, what to do at `point`.
+    func fault(_ point: FaultPoint, path: String) throws(StoreError) {
+        guard let hook = options.faultHook else { return }
+        if case .fail(let code) = hook(point) { throw .io(operation: point.rawValue, path: path, errno: code) }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+}
