@@ -130,14 +130,10 @@ final class ShardedHarness: @unchecked Sendable {
 
     /// Applies the routes file as an operator does: `nginx -s reload`, then waits until `key` reaches `shard`.
     func reloadFront(untilKey key: String, reaches shard: Int) async throws {
-        let process = Process()
-        process.executableURL = try PackagePaths.nginx()
-        process.arguments = ["-p", prefix.path + "/", "-c", configurationFile.path, "-s", "reload"]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw HarnessError("nginx -s reload failed with status \(process.terminationStatus)")
-        }
+        let reload = try await OperationsCommand.run(
+            try PackagePaths.nginx().path, ["-p", prefix.path + "/", "-c", configurationFile.path, "-s", "reload"],
+            timeout: .seconds(20))
+        guard reload.status == 0 else { throw HarnessError("nginx -s reload failed: \(reload)") }
         try await waitUntil("the front to send the key to shard \(shard) after the reload") {
             try await self.client.get(self.target("/tasks", key: key)).header("X-Taskd-Shard") == "\(shard)"
         }
