@@ -129,7 +129,8 @@ struct StateChecker {
                 report.warning(
                     "\(tenant)",
                     "Tenant \(tenant) is frozen: its writes are refused until `taskctl tenant unfreeze \(tenant)`"
-                        + " (or, once it has moved to another shard and been retired here, its workspaces are a backup).")
+                        + " (or, once it has moved to another shard and been retired here, its workspaces are a backup)."
+                )
             }
             let workspaces: [WorkspaceID]
             do {
