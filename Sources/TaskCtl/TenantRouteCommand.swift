@@ -35,7 +35,7 @@ struct TenantRouteCommand: ParsableCommand {
 
     func run() throws {
         try CommandFailure.reporting {
-            let export = try TenantExport.read(try readFile(file), path: file)
+            let export = try TenantExport.read(file: file)
             let change = try FrontRoutes.edit(path: routes) { routes in routes.route(export.keys, to: shard) }
             let output = RouteOutput(
                 tenant: export.tenant.rawValue, shard: shard, routed: change.added.map(\.id),
