@@ -65,8 +65,9 @@ public enum SettingCatalog {
         summary: "Milliseconds a change may wait for its workspace before a 503 with Retry-After",
         default: StoreOptions.defaultLockWaitMilliseconds, in: 1...600_000, readers: everyBinary)
 
-    // Half the responder's 16 threads by default: a burst of creates on one workspace never holds more than half of
-    // them, the rest keep answering other workspaces and tenants (BENCHMARKS.md, fairness).
+    // 12 of the responder's 16 threads by default: a burst of creates on one workspace never holds the last 4, which
+    // keep answering other workspaces and tenants; 8 refused so many creates of a burst (each refusal a full round
+    // trip on the same 2 cores) that the burst's own throughput fell by a third (BENCHMARKS.md, store).
     public static let maxWaitingWriters = Setting<Int>(
         variable: "TASKD_MAX_WAITING_WRITERS", flag: "max-waiting-writers",
         summary: "Changes one process lets wait for one workspace; one more gets a 503 at once",

@@ -19,7 +19,7 @@ public struct StoreOptions: Sendable {
     public static let defaultCheckpointBytes: Int64 = 1 << 20
     public static let defaultLockWaitMilliseconds = 5_000
     public static let defaultLockWait: Duration = .milliseconds(defaultLockWaitMilliseconds)
-    public static let defaultMaxWritersPerWorkspace = 8
+    public static let defaultMaxWritersPerWorkspace = 12
     public static let defaultCacheTaskLimit = 200_000
     public static let defaultChangeLogLimit: Int64 = 4 << 20
 

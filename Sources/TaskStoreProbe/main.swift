@@ -2,7 +2,8 @@
 //
 //   taskd-store-probe create <state-dir> <tenant> <workspace> <count> [threads]
 //       Runs `count` creates per thread, one `update` each, and writes every acknowledged task id to stdout as its
-//       own line, unbuffered, so a test that kills this process knows exactly which creates returned.
+//       own line, unbuffered, so a test that kills this process knows exactly which creates returned. A create
+//       refused because its workspace stayed busy past the lock wait is tried again.
 //   taskd-store-probe ceiling <dir> <seconds>
 //       The disk's append+fdatasync ceiling: one thread appending 100-byte lines to a file, fdatasync after each;
 //       prints appends per second.
@@ -124,8 +125,19 @@ func runCreates(directory: String, key: WorkspaceKey, count: Int, threads: Int) 
     let name = try TaskName(parsing: "probe-\(getpid())")
     try runOnThreads(threads) { _ in
         for _ in 0..<count {
-            let id = try create(in: store, key, name: name, machine: machine)
-            writeLine("\(id)", to: 1)
+            // A busy workspace (its lock wait ran out while other processes kept it) is retried, as a client told
+            // "503, Retry-After" would; nothing was written by the refused attempt.
+            var attempt = 0
+            while true {
+                do {
+                    let id = try create(in: store, key, name: name, machine: machine)
+                    writeLine("\(id)", to: 1)
+                    break
+                } catch let error as StoreError where error.isBusy && attempt < 100 {
+                    attempt += 1
+                    usleep(10_000)
+                }
+            }
         }
     }
 }
