@@ -100,8 +100,8 @@ if [[ "$(id -u)" == 0 ]]; then
     user_directive="user root root;"
 fi
 scripts/render-nginx.sh --template nginx/front.conf.template \
-    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "ERROR_LOG=stderr" \
-    "ACCESS_LOG=$run/logs/access.log taskd_front" "LISTEN=127.0.0.1:$port" "SERVER_NAME=localhost" \
+    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "PID_FILE=$run/nginx.pid" \
+    "ERROR_LOG=stderr" "ACCESS_LOG=$run/logs/access.log taskd_front" "LISTEN=127.0.0.1:$port" "SERVER_NAME=localhost" \
     "SERVER_DIRECTIVES=" \
     "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" "DEFAULT_SHARD=1" \
     "ROUTES_FILE=$routes" "SHARDS_FILE=$run/shards.conf" >"$run/nginx.conf"

@@ -105,6 +105,7 @@ final class ShardedHarness: @unchecked Sendable {
                 "USER_DIRECTIVE": geteuid() == 0 ? "user root root;" : "",
                 "WORKER_PROCESSES": "1",
                 "PREFIX": prefix.path,
+                "PID_FILE": prefix.appendingPathComponent("nginx.pid").path,
                 "ERROR_LOG": "stderr",
                 "ACCESS_LOG": prefix.appendingPathComponent("logs/access.log").path + " taskd_front",
                 "LISTEN": "127.0.0.1:\(httpPort)",
