@@ -1,6 +1,6 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test lint run bench bench-ws sanitize clean version deb deploy-check
+.PHONY: deps build release test lint run run-shards bench bench-ws sanitize clean version deb deploy-check
 
 deps:
 	scripts/install-deps.sh
@@ -24,6 +24,11 @@ lint:
 # The README's first command: nginx + taskd-fcgi + taskd-ws on 127.0.0.1:$${TASKD_HTTP_PORT:-8080}, in the foreground.
 run:
 	scripts/run-local.sh
+
+# $${TASKD_SHARDS:-2} complete stacks behind a front nginx on 127.0.0.1:$${TASKD_HTTP_PORT:-8080} that routes each key to
+# its shard; see docs/scaling.md.
+run-shards:
+	scripts/run-shards.sh
 
 # REST benchmark through nginx (wrk), with its ceilings measured in the same run; see BENCHMARKS.md.
 bench:

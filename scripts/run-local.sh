@@ -6,7 +6,7 @@
 # TASKD_SLOTS, TASKD_TIME_SCALE and every other TASKD_* variable the servers read. Two copies run side by side
 # with different ports (each gets its own state directory unless TASKD_STATE_DIR says otherwise).
 # TASKD_SKIP_BUILD=1 uses the binaries already built; TASKD_BIN_DIR names the directory holding them (default: the
-# release build).
+# release build). TASKD_DEMO_TENANT names the demo key's tenant (default demo; make run-shards gives each shard its own).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,8 +42,9 @@ export TASKD_WS_LISTEN="unix:$run/ws.sock"
 
 # The demo key is issued once per state directory and kept beside it (readable by this user only).
 demo_key_file="$TASKD_STATE_DIR/demo-key"
+demo_tenant="${TASKD_DEMO_TENANT:-demo}"
 if [[ ! -s "$demo_key_file" ]]; then
-    (umask 077 && "$bin/taskctl" key add demo | tail -n 1 >"$demo_key_file.tmp")
+    (umask 077 && "$bin/taskctl" key add "$demo_tenant" | tail -n 1 >"$demo_key_file.tmp")
     mv "$demo_key_file.tmp" "$demo_key_file"
 fi
 demo_key="$(<"$demo_key_file")"
@@ -111,7 +112,7 @@ slots="${TASKD_SLOTS:-6}"
 cat <<INFO
 
 taskd is running on $base (state: $TASKD_STATE_DIR). Ctrl-C stops it.
-The demo key (tenant "demo") is $demo_key
+The demo key (tenant "$demo_tenant") is $demo_key
 
 The dashboard, with the demo key and workspace in the URL fragment (which the browser keeps to itself):
   $base/#$query

@@ -25,8 +25,9 @@ extension APIHandler {
         if let error = error as? any HTTPErrorConvertible {
             response = .json(WireFormat.error(code: error.code, message: error.message), status: error.status)
             response.headerFields.append(contentsOf: error.headerFields)
-            // A busy workspace is load, not a fault: under a burst it would otherwise log an error per request.
-            if response.status.kind == .serverError && (error as? StoreError)?.isBusy != true {
+            // A busy workspace is load and a frozen tenant a decision, not faults: under a burst they would otherwise
+            // log an error per request.
+            if response.status.kind == .serverError && (error as? StoreError)?.isDeliberate != true {
                 requestLogger(for: request).error(
                     "Request failed", metadata: ["error": "\(error)", "http.status": "\(response.status.code)"])
             } else if logger.logLevel <= .debug {
@@ -202,7 +203,7 @@ extension StoreError: HTTPErrorConvertible {
         switch self {
         case .workspaceLimitReached: .tooManyRequests
         case .io: isUnavailable ? .serviceUnavailable : .internalServerError
-        case .lockTimeout, .tooManyWriters, .corrupt: .serviceUnavailable
+        case .lockTimeout, .tooManyWriters, .corrupt, .tenantFrozen: .serviceUnavailable
         case .keyNotFound, .encodingFailed: .internalServerError
         }
     }
@@ -211,7 +212,7 @@ extension StoreError: HTTPErrorConvertible {
         switch self {
         case .workspaceLimitReached: "limit_exceeded"
         case .io: isUnavailable ? "unavailable" : "internal_error"
-        case .lockTimeout, .tooManyWriters, .corrupt: "unavailable"
+        case .lockTimeout, .tooManyWriters, .corrupt, .tenantFrozen: "unavailable"
         case .keyNotFound, .encodingFailed: "internal_error"
         }
     }
@@ -227,6 +228,9 @@ extension StoreError: HTTPErrorConvertible {
                 + " Try again later."
         case .lockTimeout, .tooManyWriters:
             "This workspace is busy with other changes; nothing was changed. Try again in a moment."
+        case .tenantFrozen:
+            "This tenant's data is being moved or maintained, so changes are paused for a few seconds; nothing was"
+                + " changed. Reads go on. Try again after the Retry-After delay."
         case .corrupt(let path, _):
             "This workspace's stored file '\(path.split(separator: "/").last ?? "")' is damaged, so the workspace"
                 + " cannot be used until an operator repairs it (taskctl check says how); other workspaces are"
@@ -236,9 +240,11 @@ extension StoreError: HTTPErrorConvertible {
         }
     }
 
-    /// A busy workspace is worth retrying within a second, a full or failing disk a little later.
+    /// A busy workspace is worth retrying within a second, a frozen tenant in two (a move takes a few), a full or
+    /// failing disk a little later.
     var headerFields: HTTPFields {
         if isBusy { return [.retryAfter: "1"] }
+        if case .tenantFrozen = self { return [.retryAfter: "2"] }
         if isUnavailable { return [.retryAfter: "5"] }
         return [:]
     }

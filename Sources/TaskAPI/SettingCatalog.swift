@@ -128,10 +128,17 @@ public enum SettingCatalog {
         summary: "Seconds without a frame from a client before it is pinged", default: 30, in: 0.1...3_600,
         unit: "seconds", readers: [.webSocket])
 
+    // MARK: taskctl
+
+    public static let shard = Setting<Int>(
+        variable: "TASKD_SHARD", flag: "shard",
+        summary: "This host's shard number, which taskctl key add writes into new keys for the front to route by",
+        default: KeyFormat.defaultShard, in: KeyFormat.shards, readers: [.taskctl])
+
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
         openMode, checkpointBytes, lockWait, maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode,
-        fastCGIThreads, fastCGIConnectionDeadline, webSocketListen, webSocketSocketMode, webSocketPingInterval,
+        fastCGIThreads, fastCGIConnectionDeadline, webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
     ]
 }

@@ -84,7 +84,7 @@ extension WireFormat {
         }
     }
 
-    private static func readWorkspace(_ reader: inout JSONReader) throws(WireFormatError) -> (
+    static func readWorkspace(_ reader: inout JSONReader) throws(WireFormatError) -> (
         state: WorkspaceState, format: Int, chain: UInt32
     ) {
         var asOf: Int64?

@@ -9,6 +9,17 @@ struct AdminContext {
     let settings: ServiceSettings
     let output: Output
     let logger: Logger
+    /// The `TASKD_*` variables in force (the environment, then the env file), for settings only some commands read.
+    let environment: [String: String]
+
+    /// A setting only this command reads: its flag, else its variable, else its default.
+    func setting<Value>(_ setting: Setting<Value>, flag: Value?) throws -> Value {
+        do {
+            return try SettingReader(environment: environment).value(of: setting, flag: flag)
+        } catch {
+            throw CommandFailure(.configuration, error.message)
+        }
+    }
 
     /// The store of an existing state directory (taskctl never creates one: the services' user must own it).
     func openStore() throws -> WorkspaceStore {

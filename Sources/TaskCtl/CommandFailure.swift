@@ -56,6 +56,9 @@ struct CommandFailure: Error, CustomStringConvertible {
             let failure = CommandFailure(error)
             Output.printError(failure.message)
             throw ExitCode(failure.kind.rawValue)
+        } catch let error as TenantMoveError {
+            Output.printError(error.description)
+            throw ExitCode(Kind.problem.rawValue)
         } catch let error as TaskCore.ValidationError {
             Output.printError(error.message)
             throw ExitCode(Kind.usage.rawValue)

@@ -42,6 +42,8 @@ struct CommonOptions: ParsableArguments {
             return handler
         }
         try Privileges.adoptOwner(of: settings.stateDirectory)
-        return AdminContext(settings: settings, output: Output(json: json), logger: Logger(label: "taskd.ctl"))
+        return AdminContext(
+            settings: settings, output: Output(json: json), logger: Logger(label: "taskd.ctl"), environment: environment
+        )
     }
 }

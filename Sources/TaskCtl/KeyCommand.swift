@@ -1,4 +1,5 @@
 import ArgumentParser
+import TaskAPI
 import TaskCore
 import TaskStore
 
@@ -15,12 +16,16 @@ struct KeyCommand: ParsableCommand {
             abstract: "Issue a new key for a tenant and print it, once, as the last line of the output.",
             discussion: """
                 Only a hash of the key is stored: copy the key now, it cannot be shown again. The running servers \
-                accept it within a second, without a restart.
+                accept it within a second, without a restart. The key names its shard (TASKD_SHARD, or --shard), \
+                which is how a front nginx routes it to this host (docs/scaling.md).
                 """
         )
 
         @Argument(help: "The tenant that owns the key: 1 to 64 of a-z 0-9 . _ -, starting with a letter or digit.")
         var tenant: String
+
+        @Option(name: SettingCatalog.shard.name, help: SettingCatalog.shard.help)
+        var shard: Int?
 
         @OptionGroup var options: CommonOptions
 
@@ -28,11 +33,12 @@ struct KeyCommand: ParsableCommand {
             try CommandFailure.reporting {
                 let tenant = try TenantID(parsing: tenant)
                 let context = try options.makeContext()
-                let issued = try KeysFile.issue(tenant: tenant, path: context.settings.keysFile)
+                let shard = try context.setting(SettingCatalog.shard, flag: shard)
+                let issued = try KeysFile.issue(tenant: tenant, shard: shard, path: context.settings.keysFile)
                 try context.output.emit(
                     IssuedKeyOutput(entry: KeyOutput(issued.entry), key: issued.key),
                     text: [
-                        "Issued key \(issued.entry.id) for tenant \(issued.entry.tenant)"
+                        "Issued key \(issued.entry.id) for tenant \(issued.entry.tenant) on shard \(shard)"
                             + " (stored hashed in \(context.settings.keysFile)).",
                         "Copy it now: it is not shown again.",
                         issued.key,
@@ -94,22 +100,26 @@ struct KeyOutput: Encodable {
     let tenant: String
     let sha256: String
     let createdAt: String
+    /// The shard written into the key; absent for a key issued before shards existed.
+    let shard: Int?
 
     init(_ entry: KeyEntry) {
         id = entry.id
         tenant = entry.tenant.rawValue
         sha256 = entry.sha256
         createdAt = Output.format(entry.createdAt)
+        shard = entry.shard
     }
 
-    static let header = "ID                    TENANT                CREATED                   SHA-256"
+    static let header = "ID                    TENANT                SHARD  CREATED                   SHA-256"
 
     var line: String {
-        id.padded(to: 22) + tenant.padded(to: 22) + createdAt.padded(to: 26) + String(sha256.prefix(16)) + "…"
+        id.padded(to: 22) + tenant.padded(to: 22) + (shard.map { "\($0)" } ?? "-").padded(to: 7)
+            + createdAt.padded(to: 26) + String(sha256.prefix(16)) + "…"
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, tenant, sha256
+        case id, tenant, sha256, shard
         case createdAt = "created_at"
     }
 }

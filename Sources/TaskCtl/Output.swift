@@ -23,6 +23,11 @@ struct Output {
         }
     }
 
+    /// A remark for the person at the terminal, on stderr (when stdout carries a document, as for `tenant export`).
+    static func printNote(_ message: String) {
+        write(Array((message + "\n").utf8), to: FileHandle.standardError)
+    }
+
     static func printError(_ message: String) {
         write(Array(("taskctl: " + message + "\n").utf8), to: FileHandle.standardError)
     }

@@ -125,6 +125,13 @@ struct StateChecker {
         }
         var seen = Set<WorkspaceKey>()
         for tenant in tenants {
+            if (try? store.isFrozen(tenant)) == true {
+                report.warning(
+                    "\(tenant)",
+                    "Tenant \(tenant) is frozen: its writes are refused until `taskctl tenant unfreeze \(tenant)`"
+                        + " (or, once it has moved to another shard and been retired here, its workspaces are a backup)."
+                )
+            }
             let workspaces: [WorkspaceID]
             do {
                 workspaces = try store.workspaces(of: tenant)

@@ -17,6 +17,6 @@ struct TaskCtl: ParsableCommand {
             65 a stored file is corrupt; 74 an I/O error; 77 permission denied; 78 a TASKD_* setting is invalid.
             """,
         version: TaskdVersion.current,
-        subcommands: [KeyCommand.self, WorkspaceCommand.self, LogCommand.self, CheckCommand.self]
+        subcommands: [KeyCommand.self, WorkspaceCommand.self, TenantCommand.self, LogCommand.self, CheckCommand.self]
     )
 }

@@ -4,18 +4,25 @@ import TaskCore
 /// Admin operations on the keys file (used by `taskctl`). Edits hold `flock` on `<path>.lock` and replace the file
 /// atomically with mode 0600, so servers reading it concurrently see the old or the new list, never a mix.
 public enum KeysFile {
-    /// Issues a new random key for `tenant` and stores its hash. The returned key is never shown again.
-    public static func issue(tenant: TenantID, path: String) throws(StoreError) -> IssuedKey {
+    /// Issues a new random key for `tenant`, written for `shard` (`KeyFormat`), and stores its hash. The returned key
+    /// is never shown again.
+    public static func issue(
+        tenant: TenantID, shard: Int = KeyFormat.defaultShard, path: String
+    ) throws(StoreError) -> IssuedKey {
+        precondition(KeyFormat.shards.contains(shard), "shard \(shard) is outside \(KeyFormat.shards)")
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        let key = "tk_" + KeyDigest.base64URL(secret)
-        let digest = KeyDigest.hex(KeyDigest.digest(of: key))
         return try edit(path: path) { (document: inout KeysDocument) throws(StoreError) in
             var id: String
             repeat {
-                id = "k_" + KeyDigest.hex((0..<6).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+                id =
+                    KeyFormat.idPrefix
+                    + KeyDigest.hex((0..<6).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
             } while document.keys.contains { $0.id == id }
-            let entry = KeyEntry(id: id, tenant: tenant, sha256: digest, createdAt: Self.now())
+            let key = KeyFormat.key(shard: shard, id: id, secret: secret)
+            let entry = KeyEntry(
+                id: id, tenant: tenant, sha256: KeyDigest.hex(KeyDigest.digest(of: key)), createdAt: Self.now(),
+                shard: shard)
             document.keys.append(entry)
             return IssuedKey(entry: entry, key: key)
         }
@@ -31,6 +38,39 @@ public enum KeysFile {
         try edit(path: path) { (document: inout KeysDocument) throws(StoreError) in
             guard let index = document.keys.firstIndex(where: { $0.id == id }) else { throw .keyNotFound(id: id) }
             return document.keys.remove(at: index)
+        }
+    }
+
+    /// Adds entries carried over from another keys file (a tenant moving in): all of them, or none when any of them
+    /// has the id or the hash of a different entry already here. Entries already here unchanged are left as they are,
+    /// so an import can run twice.
+    public static func add(_ entries: [KeyEntry], path: String) throws(StoreError) -> KeyAddition {
+        try edit(path: path) { (document: inout KeysDocument) throws(StoreError) in
+            var addition = KeyAddition()
+            for entry in entries where !document.keys.contains(entry) {
+                if document.keys.contains(where: { $0.id == entry.id || $0.sha256 == entry.sha256 })
+                    || addition.added.contains(where: { $0.id == entry.id || $0.sha256 == entry.sha256 })
+                {
+                    addition.conflicting.append(entry)
+                } else {
+                    addition.added.append(entry)
+                }
+            }
+            if addition.conflicting.isEmpty {
+                document.keys += addition.added
+            } else {
+                addition.added = []
+            }
+            return addition
+        }
+    }
+
+    /// Removes every key of `tenant` (a tenant that moved away): its requests and streams stop within a second.
+    public static func removeAll(of tenant: TenantID, path: String) throws(StoreError) -> [KeyEntry] {
+        try edit(path: path) { (document: inout KeysDocument) throws(StoreError) in
+            let removed = document.keys.filter { $0.tenant == tenant }
+            document.keys.removeAll { $0.tenant == tenant }
+            return removed
         }
     }
 

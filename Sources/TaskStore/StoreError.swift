@@ -1,4 +1,5 @@
 import Glibc
+import TaskCore
 
 /// Why the store could not do what it was asked. Every failing system call, every unreadable file and every limit
 /// has its own case, so callers map them to answers without parsing messages.
@@ -20,14 +21,24 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case lockTimeout(path: String, waitedMilliseconds: Int)
     /// This process already has `limit` changes waiting for the workspace: nothing was changed.
     case tooManyWriters(limit: Int)
+    /// The tenant is frozen (`taskctl tenant freeze`, while it moves to another shard): nothing was changed.
+    case tenantFrozen(tenant: TenantID)
 
     /// The store cannot do this right now but may soon (read-only file system, disk full, quota exceeded, an I/O
     /// error, a lock held too long): a 503, not a bug.
     public var isUnavailable: Bool {
         switch self {
         case .io(_, _, let code): code == EROFS || code == ENOSPC || code == EDQUOT || code == EIO
-        case .lockTimeout, .tooManyWriters: true
+        case .lockTimeout, .tooManyWriters, .tenantFrozen: true
         case .corrupt, .workspaceLimitReached, .keyNotFound, .encodingFailed: false
+        }
+    }
+
+    /// A refusal the service means to give for a while (a busy workspace, a frozen tenant), not a fault to log.
+    public var isDeliberate: Bool {
+        switch self {
+        case .lockTimeout, .tooManyWriters, .tenantFrozen: true
+        default: false
         }
     }
 
@@ -55,6 +66,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "The lock '\(path)' was not granted within \(waited) ms."
         case .tooManyWriters(let limit):
             "\(limit) changes are already waiting for this workspace in this process."
+        case .tenantFrozen(let tenant):
+            "Tenant \(tenant) is frozen: its writes are refused until it is unfrozen."
         }
     }
 }

@@ -30,6 +30,8 @@ extension WorkspaceStore {
             let lock = try FileLock(path: files.lock, deadline: own.deadline)
             defer { lock.unlock() }
             batch += queue.takeWaiting()
+            // Under the lock, before the state is read: see WorkspaceStore+Tenant.swift.
+            try refuseIfFrozen(key.tenant)
             let committed = try commitBatch(batch, key: key, files: files)
             queue.finish(batch)
             if let committed, let position = committed.journalPosition, position.validEnd > options.checkpointBytes {

@@ -137,6 +137,8 @@ public final class WorkspaceStore: Sendable {
         let lock = try FileLock(path: tenantDirectory + "/.lock")
         defer { lock.unlock() }
         if try Syscall.status(directory) != nil { return }
+        // A frozen tenant gets no new workspace (its commits would be refused anyway: this only spares the directory).
+        try refuseIfFrozen(key.tenant)
         let count = try (Syscall.directoryEntries(tenantDirectory) ?? []).count { !$0.hasPrefix(".") }
         guard count < maxWorkspacesPerTenant else {
             throw .workspaceLimitReached(limit: maxWorkspacesPerTenant)

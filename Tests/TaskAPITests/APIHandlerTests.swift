@@ -317,6 +317,32 @@ import Testing
         }
     }
 
+    /// While a tenant moves between shards its writes are refused (503, Retry-After), quietly; its reads, and every
+    /// other tenant, carry on.
+    @Test func aFrozenTenantsWritesAre503WithRetryAfterAndItsReadsGoOn() throws {
+        let api = try APIHarness(slots: 1)
+        let running = try api.create(type: "gx.heavy")
+        let queued = try api.create(type: "gx.heavy")
+        api.clock.advance(by: 1_000)  // the first is running: a flush would remove it, a delete the second
+        try api.store.freeze(TenantID(parsing: "alpha"))
+        let errorsBefore = api.recorder.entries.count { $0.level == .error }
+        for response in [
+            api.send(.post, "/tasks", query: api.query(), body: #"{"name":"a","type":"gx.tiny"}"#),
+            api.send(.post, "/tasks", query: api.query(workspace: "new"), body: #"{"name":"a","type":"gx.tiny"}"#),
+            api.send(.delete, "/tasks/\(queued)", query: api.query()),
+            api.send(.post, "/tasks/flush", query: api.query()),
+        ] {
+            #expect(response.status == .serviceUnavailable && response.error?.code == "unavailable", "\(response)")
+            #expect(response.headerFields[.retryAfter] == "2")
+            #expect(response.headerFields[.accessControlAllowOrigin] == "*")
+        }
+        #expect(api.recorder.entries.count { $0.level == .error } == errorsBefore)
+        #expect(try api.list().map(\.id) == [running, queued])
+        try api.create(key: api.betaKey)
+        #expect(try api.store.unfreeze(TenantID(parsing: "alpha")))
+        try api.create()
+    }
+
     @Test func aDamagedJournalIs503NamingTheFileAndLogged() throws {
         let api = try APIHarness()
         try api.create()

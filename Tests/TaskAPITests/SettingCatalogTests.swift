@@ -7,7 +7,7 @@ import Testing
 /// the readers must all agree with them.
 @Suite struct SettingCatalogTests {
     /// Variables read by the scripts (`make run`), not by a binary, which the README's table also lists.
-    static let scriptVariables: Set<String> = ["TASKD_HTTP_PORT"]
+    static let scriptVariables: Set<String> = ["TASKD_HTTP_PORT", "TASKD_SHARDS"]
 
     static func repositoryFile(_ path: String) throws -> String {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

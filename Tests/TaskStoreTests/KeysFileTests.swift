@@ -12,7 +12,7 @@ import Testing
         let acme = try TenantID(parsing: "acme")
         let issued = try KeysFile.issue(tenant: acme, path: path)
         let other = try KeysFile.issue(tenant: TenantID(parsing: "other"), path: path)
-        #expect(issued.key.hasPrefix("tk_") && issued.key.count == 46)
+        #expect(issued.key.hasPrefix("tk_s1_") && issued.key.count == 62)
         #expect(issued.key != other.key && issued.entry.id != other.entry.id)
         #expect(issued.entry.tenant == acme)
         #expect(
@@ -47,7 +47,7 @@ import Testing
         let issued = try KeysFile.issue(tenant: TenantID(parsing: "acme"), path: path)
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(!text.contains(issued.key))
-        #expect(!text.contains(String(issued.key.dropFirst(3))))
+        #expect(!text.contains(String(issued.key.dropFirst(3))) && !text.contains(String(issued.key.suffix(43))))
         #expect(text.contains(issued.entry.sha256))
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
