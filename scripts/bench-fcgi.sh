@@ -31,6 +31,14 @@ location = /_peer/php {
 $params
     fastcgi_param SCRIPT_FILENAME $prefix/php/tasks.php;
 }
+location = /_peer/php-create {
+    fastcgi_pass unix:$prefix/php-fpm.sock;
+    fastcgi_keep_conn off;
+    fastcgi_intercept_errors off;
+    fastcgi_read_timeout 30s;
+$params
+    fastcgi_param SCRIPT_FILENAME $prefix/php/create.php;
+}
 CONF
     sed -i "s|^\(\s*\)include $root/nginx/taskd-locations.conf;|\1include $prefix/bench-locations.conf;\n&|" \
         "$prefix/nginx.conf"
@@ -62,6 +70,35 @@ fclose($file);
 header('Content-Type: application/json; charset=utf-8');
 header('Access-Control-Allow-Origin: *');
 echo $body;
+PHP
+        mkdir -p "$prefix/php/store"
+        cat >"$prefix/php/create.php" <<'PHP'
+<?php
+// The durable create a PHP shop would write: the workspace's whole JSON document under an exclusive flock, decoded,
+// appended to, written to a temporary file, fsynced, renamed over the old one, and the directory fsynced.
+$dir = __DIR__ . '/store';
+$lock = fopen("$dir/one.lock", 'c');
+flock($lock, LOCK_EX);
+$path = "$dir/one.json";
+$document = is_file($path) ? json_decode(file_get_contents($path), true) : ['next_id' => 1, 'tasks' => []];
+$input = json_decode(file_get_contents('php://input'), true);
+$task = ['id' => $document['next_id'], 'name' => $input['name'], 'type' => $input['type'], 'status' => 'queued',
+    'created_at' => (int) (microtime(true) * 1000)];
+$document['next_id'] += 1;
+$document['tasks'][] = $task;
+$temporary = fopen("$path.tmp", 'w');
+fwrite($temporary, json_encode($document));
+fflush($temporary);
+fsync($temporary);
+fclose($temporary);
+rename("$path.tmp", $path);
+$directory = fopen($dir, 'r');
+fsync($directory);
+fclose($directory);
+flock($lock, LOCK_UN);
+http_response_code(201);
+header('Content-Type: application/json; charset=utf-8');
+echo json_encode(['task' => $task]);
 PHP
         cat >"$prefix/php/php-fpm.conf" <<CONF
 [global]

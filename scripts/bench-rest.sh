@@ -13,7 +13,7 @@ cd "$root"
 duration="${BENCH_DURATION:-10}"
 connections="${BENCH_CONNECTIONS:-64}"
 
-scripts/install-deps.sh
+scripts/install-deps.sh bench
 if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
     swift build -c release
 fi
@@ -134,6 +134,13 @@ store_measure() {
         "${wrk_args[@]}" -s "$prefix/lua/post-polite.lua" "$base/tasks?api_key=$key&workspace_id=one")
     read -r store_eager_rps store_eager_p50 store_eager_p99 store_eager_non < <(run_wrk post-one-eager \
         "${wrk_args[@]}" -s "$prefix/lua/post.lua" "$base/tasks?api_key=$key&workspace_id=eager")
+    # The peer an operator might run instead: PHP-FPM (4 children) keeping one workspace's JSON document under flock,
+    # with the same durability (fsync, rename, directory fsync), when php-fpm is installed.
+    store_php_rps="" store_php_p50="" store_php_p99="" store_php_non=""
+    if [[ -n "${fcgi_bench_php_pid:-}" ]]; then
+        read -r store_php_rps store_php_p50 store_php_p99 store_php_non < <(run_wrk php-create \
+            "${wrk_args[@]}" -s "$prefix/lua/post.lua" "$base/_peer/php-create")
+    fi
     # wrk counts every answer; only the 201s are creates (the rest are 503s of the writer cap or lock deadline).
     store_spread_creates="$(awk -v r="$store_spread_rps" -v n="$store_spread_non" -v d="$duration" \
         'BEGIN { printf "%.0f", r - n / d }')"
@@ -182,6 +189,12 @@ store_report() {
     spread_ratio="$(ratio "$store_spread_creates" "$store_ceiling_rps")"
     latency_ratio="$(ratio "$store_big_p50" "$store_small_p50")"
     fair_ratio="$(ratio "$store_busy_p99" "$store_idle_p99")"
+    local php_row="| peer: PHP-FPM, 4 children, one workspace's JSON document under flock (php-fpm not installed) | | | | | |"
+    local php_target=""
+    if [[ -n "$store_php_rps" ]]; then
+        php_row="| peer: PHP-FPM, 4 children, one workspace's JSON document under flock, $connections connections | $store_php_rps | $store_php_rps | $store_php_p50 | $store_php_p99 | ${store_php_non:-0} |"
+        php_target="| creates, one workspace (clients honouring Retry-After) ÷ PHP-FPM peer | $(ratio "$store_one_creates" "$store_php_rps")× | $(verdict "$(ratio "$store_one_creates" "$store_php_rps")" ">=" 1) |"
+    fi
     cat <<REPORT
 
 Store (journal + group commit), same run:
@@ -189,6 +202,7 @@ Store (journal + group commit), same run:
 | measurement | requests/s | creates/s | p50 ms | p99 ms | non-2xx |
 | --- | ---: | ---: | ---: | ---: | ---: |
 | ceiling: append+fdatasync (1 thread, 100-byte appends) | | $store_ceiling_rps | | | |
+$php_row
 | POST /tasks, $connections connections on one workspace, clients honouring Retry-After | $store_one_rps | $store_one_creates | $store_one_p50 | $store_one_p99 | ${store_one_non:-0} |
 | POST /tasks, $connections connections on one workspace, clients retrying at once | $store_eager_rps | $store_eager_creates | $store_eager_p50 | $store_eager_p99 | ${store_eager_non:-0} |
 | POST /tasks, $connections connections over $connections workspaces | $store_spread_rps | $store_spread_creates | $store_spread_p50 | $store_spread_p99 | ${store_spread_non:-0} |
@@ -205,6 +219,7 @@ Store (journal + group commit), same run:
 | creates, one workspace (clients honouring Retry-After) ≥ 0.35× append+fdatasync ceiling | ${one_ratio}× | $(verdict "$one_ratio" ">=" 0.35) |
 | creates, $connections workspaces ≥ 0.5× append+fdatasync ceiling | ${spread_ratio}× | $(verdict "$spread_ratio" ">=" 0.5) |
 | other tenant's GET p99 during a burst ≤ 3× idle | ${fair_ratio}× | $(verdict "$fair_ratio" "<=" 3) |
+$php_target
 REPORT
 }
 

@@ -8,6 +8,10 @@ packages=(libfcgi-dev pkg-config nginx-light curl jq wrk python3 python3-yaml sy
 if [ "${1:-}" = "deb" ]; then
     packages+=(dpkg-dev debhelper lintian debootstrap systemd-container zstd)
 fi
+# `scripts/install-deps.sh bench` (make bench): PHP-FPM, the peer an operator might run instead, measured beside taskd.
+if [ "${1:-}" = "bench" ]; then
+    packages+=(php-fpm)
+fi
 # The stream client `make run` prints (python3 -m websockets). `install-deps.sh test` (make test) adds what the web
 # tests need (scripts/test-web.sh): a venv for their pinned PyPI packages, headless Chromium with its driver, a font.
 packages+=(python3-websockets)

@@ -1,4 +1,5 @@
-/// A task's name: 1 to 256 characters and at most 1 KiB of UTF-8, not only white space, kept exactly as sent.
+/// A task's name: 1 to 256 characters (Unicode code points, as JSON Schema's `maxLength` counts them) and at most
+/// 1 KiB of UTF-8, not only white space, kept exactly as sent.
 public struct TaskName: Hashable, Sendable, Codable, CustomStringConvertible {
     public static let maximumLength = 256
     /// The most UTF-8 bytes a name may take: a few characters with thousands of combining marks would otherwise
@@ -7,7 +8,7 @@ public struct TaskName: Hashable, Sendable, Codable, CustomStringConvertible {
 
     public let rawValue: String
 
-    /// Validates the `name` field of a create. Length counts user-perceived characters, size counts UTF-8 bytes.
+    /// Validates the `name` field of a create. Length counts Unicode code points, size counts UTF-8 bytes.
     public init(parsing text: String) throws(ValidationError) {
         guard text.utf8.count <= Self.maximumBytes else {
             throw ValidationError(
@@ -16,11 +17,16 @@ public struct TaskName: Hashable, Sendable, Codable, CustomStringConvertible {
                     "Field 'name' must be at most \(Self.maximumBytes) bytes long in UTF-8"
                     + " (and at most \(Self.maximumLength) characters).")
         }
+        guard text.utf8.count <= Self.maximumLength || text.unicodeScalars.count <= Self.maximumLength else {
+            throw ValidationError(
+                parameter: "name", message: "Field 'name' must be at most \(Self.maximumLength) characters long.")
+        }
         try self.init(stored: text)
     }
 
-    /// A name read back from the store: the rules of `init(parsing:)` except the size in bytes, which older versions
-    /// did not check, so that a state directory they wrote still reads.
+    /// A name read back from the store: the rules of `init(parsing:)` except the size in bytes and the count of code
+    /// points, which older versions did not check (they counted user-perceived characters), so that a state
+    /// directory they wrote still reads.
     public init(stored text: String) throws(ValidationError) {
         guard !text.isEmpty else {
             throw ValidationError(parameter: "name", message: "Field 'name' must not be empty.")

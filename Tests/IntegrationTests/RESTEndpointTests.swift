@@ -47,7 +47,8 @@ struct RESTEndpointTests {
 
     @Test func tasksMoveFromQueuedToRunningToCompleted() async throws {
         var options = TaskdHarness.Options()
-        options.timeScale = 0.05  // gx.tiny: 75–225 ms
+        // gx.tiny: 600–1,800 ms, so that a poll delayed on a loaded machine still finds it running.
+        options.timeScale = 0.4
         try await TaskdHarness.with(options) { harness in
             let key = try harness.issueKey()
             let task = try await harness.createTask(key: key, type: "gx.tiny")
