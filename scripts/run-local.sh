@@ -19,23 +19,12 @@ fi
 export TASKD_STATE_DIR="${TASKD_STATE_DIR:-$root/var/state-$port}"
 export TASKD_KEYS_FILE="${TASKD_KEYS_FILE:-$TASKD_STATE_DIR/keys.json}"
 
-scripts/install-deps.sh
-if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
-    swift build -c release
-fi
-bin="${TASKD_BIN_DIR:-$(swift build -c release --show-bin-path)}"
-nginx_bin="$(command -v nginx || true)"
-for candidate in /usr/sbin/nginx /usr/local/sbin/nginx; do
-    [[ -z "$nginx_bin" && -x "$candidate" ]] && nginx_bin="$candidate"
-done
-[[ -n "$nginx_bin" ]] || { echo "nginx is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+source scripts/local-stack.sh
+local_stack_prepare
 
-# Runtime files (nginx prefix, sockets, logs) per port. A unix socket path must stay under 108 bytes.
-run="$root/var/run-$port"
-if ((${#run} > 80)); then
-    run="${TMPDIR:-/tmp}/taskd-run-$(id -u)-$port"
-fi
-mkdir -p "$run/tmp" "$run/logs" "$TASKD_STATE_DIR"
+# Runtime files (nginx prefix, sockets, logs) per port.
+local_stack_run_directory "$port"
+mkdir -p "$TASKD_STATE_DIR"
 chmod 700 "$TASKD_STATE_DIR"
 export TASKD_FCGI_SOCKET="$run/fcgi.sock"
 export TASKD_WS_LISTEN="unix:$run/ws.sock"

@@ -23,23 +23,12 @@ if ! [[ "$shards" =~ ^[0-9]+$ ]] || ((shards < 1 || shards > 64 || port + shards
 fi
 state="${TASKD_STATE_DIR:-$root/var/state-$port}"
 
-scripts/install-deps.sh
-if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
-    swift build -c release
-fi
-bin="${TASKD_BIN_DIR:-$(swift build -c release --show-bin-path)}"
-nginx_bin="$(command -v nginx || true)"
-for candidate in /usr/sbin/nginx /usr/local/sbin/nginx; do
-    [[ -z "$nginx_bin" && -x "$candidate" ]] && nginx_bin="$candidate"
-done
-[[ -n "$nginx_bin" ]] || { echo "nginx is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
+source scripts/local-stack.sh
+local_stack_prepare
 
-# The front's runtime files, as make run keeps them (a unix socket path must stay under 108 bytes).
-run="$root/var/run-$port"
-if ((${#run} > 80)); then
-    run="${TMPDIR:-/tmp}/taskd-run-$(id -u)-$port"
-fi
-mkdir -p "$run/tmp" "$run/logs" "$state/front"
+# The front's runtime files, as make run keeps them.
+local_stack_run_directory "$port"
+mkdir -p "$state/front"
 chmod 700 "$state"
 routes="$state/front/routes.map"
 [[ -e "$routes" ]] || printf '# Moved keys: <key id> <shard>; (taskctl tenant route writes these lines).\n' >"$routes"

@@ -70,18 +70,7 @@ extension WireFormat {
 
     /// Reads an export, checking every workspace like a checkpoint.
     public static func decodeTenantExport(_ bytes: [UInt8]) throws(WireFormatError) -> TenantExportDocument {
-        do {
-            return try bytes.withUnsafeBufferPointer { buffer in
-                var reader = JSONReader(buffer)
-                let document = try readTenantExport(&reader, buffer)
-                try reader.expectEnd()
-                return document
-            }
-        } catch let error as WireFormatError {
-            throw error
-        } catch {
-            throw WireFormatError(message: "\(error)")
-        }
+        try decodeWhole(bytes) { reader, buffer throws(WireFormatError) in try readTenantExport(&reader, buffer) }
     }
 
     private static func readTenantExport(_ reader: inout JSONReader, _ buffer: UnsafeBufferPointer<UInt8>)

@@ -70,10 +70,18 @@ extension WireFormat {
     public static func decodeCheckpoint(_ bytes: [UInt8]) throws(WireFormatError) -> (
         state: WorkspaceState, format: Int, chain: UInt32
     ) {
+        try decodeWhole(bytes) { reader, _ throws(WireFormatError) in try readWorkspace(&reader) }
+    }
+
+    /// Reads one document that must fill `bytes`: whatever follows it is an error, as is any error of `read`.
+    static func decodeWhole<Document>(
+        _ bytes: [UInt8],
+        _ read: (inout JSONReader, UnsafeBufferPointer<UInt8>) throws(WireFormatError) -> Document
+    ) throws(WireFormatError) -> Document {
         do {
             return try bytes.withUnsafeBufferPointer { buffer in
                 var reader = JSONReader(buffer)
-                let document = try readWorkspace(&reader)
+                let document = try read(&reader, buffer)
                 try reader.expectEnd()
                 return document
             }
