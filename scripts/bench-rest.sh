@@ -86,20 +86,20 @@ wrk.method = "POST"
 wrk.body = '{"name":"bench","type":"gx.tiny"}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
-    # The same, from clients that honour Retry-After: a connection answered 503 waits that long before its next
-    # request (wrk's delay() runs right after the connection's response() hook).
+    # The same, from clients that honour Retry-After: every 503 makes a request wait that long. wrk's hooks cannot
+    # tell a thread's connections apart, so the wait falls on the next request the thread sends (on whichever of its
+    # connections), but there is one wait per refusal: a single pending pause would lose the refusals that arrive
+    # before the next request is sent.
     cat >"$prefix/lua/post-polite.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"name":"bench","type":"gx.tiny"}'
 wrk.headers["Content-Type"] = "application/json"
-local pause = 0
+local pauses = {}
 response = function(status, headers, body)
-    if status == 503 then pause = (tonumber(headers["Retry-After"]) or 1) * 1000 end
+    if status == 503 then table.insert(pauses, (tonumber(headers["Retry-After"]) or 1) * 1000) end
 end
 delay = function()
-    local ms = pause
-    pause = 0
-    return ms
+    return table.remove(pauses, 1) or 0
 end
 LUA
     # One workspace per connection (a realistic crowd of clients), or all connections on one workspace.
