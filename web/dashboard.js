@@ -200,6 +200,13 @@ view.disconnect.addEventListener("click", () => {
   render([]);
 });
 
+// The API counts a name's characters as Unicode code points (at most 256). The browser's maxlength would count UTF-16
+// units and refuse, for example, 200 emoji that the API accepts, so the page checks the same count as the API.
+view.taskName.addEventListener("input", () => {
+  const length = [...view.taskName.value].length;
+  view.taskName.setCustomValidity(length > 256 ? `A name is at most 256 characters; this one has ${length}.` : "");
+});
+
 view.createForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   view.createButton.disabled = true;

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import TaskCore
-import TaskStore
+@testable import TaskStore
 import Testing
 
 @testable import TaskAPI
@@ -108,7 +108,7 @@ import Testing
         let api = try APIHarness()
         let threads = 8
         let perThread = 25
-        let ids = Mutex<[Int64]>([])
+        let ids = Monitor<[Int64]>([])
         let failures = Atomic<Int>(0)
         let query = api.query(workspace: "busy")
         let handler = api.handler
@@ -124,11 +124,11 @@ import Testing
                     failures.add(1, ordering: .relaxed)
                     continue
                 }
-                ids.withLock { $0.append(envelope.task.id) }
+                ids.withValue { $0.append(envelope.task.id) }
             }
         }
         #expect(failures.load(ordering: .relaxed) == 0)
-        #expect(ids.withLock { $0.sorted() } == Array(1...Int64(threads * perThread)))
+        #expect(ids.withValue { $0.sorted() } == Array(1...Int64(threads * perThread)))
         #expect(try api.list(workspace: "busy").count == threads * perThread)
     }
 

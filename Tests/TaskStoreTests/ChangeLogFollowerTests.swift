@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TaskCore
 import Testing
 
@@ -66,7 +65,7 @@ import Testing
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory, changeLogLimit: 16_000)
         // Created here, before the first write, then handed to its thread.
-        let handOver = Mutex<ChangeLogFollower?>(try ChangeLogFollower(directory: directory.path))
+        let handOver = Monitor<ChangeLogFollower?>(try ChangeLogFollower(directory: directory.path))
         let key = try Fixtures.key()
         let total = 200
         // Writer and follower each on their own thread, as in taskd-fcgi and taskd-ws.
@@ -75,7 +74,7 @@ import Testing
                 for _ in 0..<total { try Fixtures.create(in: store, key) }
                 return ([], 0)
             }
-            guard let follower = handOver.withLock({ $0.take() }) else { return ([], 1) }
+            guard let follower = handOver.withValue({ $0.take() }) else { return ([], 1) }
             var seen: [ChangeRecord] = []
             var resets = 0
             let deadline = ContinuousClock.now + .seconds(150)

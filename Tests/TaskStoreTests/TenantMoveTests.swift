@@ -36,17 +36,17 @@ import Testing
         let store = try Fixtures.store(directory)
         let keys = try (0..<2).map { try Fixtures.key("acme", "w\($0)") }
         for key in keys { try Fixtures.create(in: store, key) }
-        let acknowledged = Mutex<[WorkspaceKey: [TaskID]]>([:])
-        let exported = Mutex<[WorkspaceKey: WorkspaceState]>([:])
+        let acknowledged = Monitor<[WorkspaceKey: [TaskID]]>([:])
+        let exported = Monitor<[WorkspaceKey: WorkspaceState]>([:])
         let exportDone = Atomic<Bool>(false)
         let results = try await Threads.run(count: 5) { thread -> Int in
             if thread == 0 {
                 // Freeze in the thick of it: once the writers have a few creates behind them.
-                while acknowledged.withLock({ $0.values.map(\.count).reduce(0, +) }) < 10 + round * 10 { usleep(200) }
+                while acknowledged.withValue({ $0.values.map(\.count).reduce(0, +) }) < 10 + round * 10 { usleep(200) }
                 try store.freeze(keys[0].tenant)
                 for key in keys {
                     let state = try store.exportWorkspace(key).state
-                    exported.withLock { $0[key] = state }
+                    exported.withValue { $0[key] = state }
                 }
                 exportDone.store(true, ordering: .releasing)
                 return 0
@@ -59,7 +59,7 @@ import Testing
                 let key = keys[thread % 2]
                 do {
                     let id = try Fixtures.create(in: store, key, name: "t\(thread)")
-                    acknowledged.withLock { $0[key, default: []].append(id) }
+                    acknowledged.withValue { $0[key, default: []].append(id) }
                 } catch StoreError.tenantFrozen {
                     refusals += 1
                 }
@@ -68,9 +68,9 @@ import Testing
         }
         #expect(results.dropFirst().allSatisfy { $0 >= 3 }, "writers after the export were not all refused: \(results)")
         for key in keys {
-            let export = try #require(exported.withLock { $0[key] })
+            let export = try #require(exported.withValue { $0[key] })
             let ids = Set(export.tasks.map(\.id))
-            for id in acknowledged.withLock({ $0[key] ?? [] }) {
+            for id in acknowledged.withValue({ $0[key] ?? [] }) {
                 #expect(ids.contains(id), "acknowledged task \(id) of \(key) is not in the export")
             }
             #expect(try store.read(key) == export, "\(key) changed after its export")

@@ -1,5 +1,6 @@
 import Foundation
-import Synchronization
+
+@testable import TaskStore
 
 /// Runs blocking work (locks, fsync, child processes) on dedicated threads, never on the concurrency pool, and
 /// awaits the results. Assertions belong in the awaiting test, not in the bodies.
@@ -8,12 +9,12 @@ enum Threads {
     static func run<Result: Sendable>(
         count: Int = 1, _ body: @escaping @Sendable (Int) throws -> Result
     ) async throws -> [Result] {
-        let results = Mutex<[Int: Swift.Result<Result, any Error>]>([:])
+        let results = Monitor<[Int: Swift.Result<Result, any Error>]>([:])
         return try await withCheckedThrowingContinuation { continuation in
             for index in 0..<count {
                 let thread = Thread {
                     let outcome = Swift.Result { try body(index) }
-                    let finished: [Int: Swift.Result<Result, any Error>]? = results.withLock { results in
+                    let finished: [Int: Swift.Result<Result, any Error>]? = results.withValue { results in
                         results[index] = outcome
                         return results.count == count ? results : nil
                     }

@@ -143,6 +143,26 @@ def test_dashboard_shows_and_changes_a_workspace_live(make_stack, browser, artif
     poll(driver, "the new connection's frame", "return !!document.querySelector(`tr[data-id='${arguments[0]}']`)",
          after["id"])
 
+    # The page counts a name's characters as the API does (Unicode code points): 200 emoji, 400 UTF-16 units, make a
+    # valid name; 257 letters are refused by the page itself, and nothing is sent.
+    emoji = "\U0001F680" * 200
+    set_name = "const f = document.getElementById('task-name'); f.value = arguments[0]; f.dispatchEvent(new Event('input'))"
+    driver.execute_script(set_name, emoji)
+    driver.execute_script("document.getElementById('create-form').requestSubmit()")
+    poll(driver, "the page to clear the name after the create", "return document.getElementById('task-name').value === ''")
+    assert emoji in [task["name"] for task in stack.tasks(key, workspace)]
+    count = len(stack.tasks(key, workspace))
+    driver.execute_script(set_name, "a" * 257)
+    assert "at most 256 characters" in driver.execute_script(
+        "return document.getElementById('task-name').validationMessage")
+    # requestSubmit() fires the form's submit event synchronously when the form is valid, and not at all when not.
+    submitted = driver.execute_script(
+        "const form = document.getElementById('create-form'); let submitted = false;"
+        "const seen = () => { submitted = true; }; form.addEventListener('submit', seen);"
+        "form.requestSubmit(); form.removeEventListener('submit', seen); return submitted")
+    assert submitted is False
+    assert len(stack.tasks(key, workspace)) == count
+
     # The key came in the fragment, which the browser never sends: nginx's log has the paths only.
     assert key not in (stack.prefix / "logs" / "access.log").read_text()
 
