@@ -71,7 +71,7 @@ run_wrk() { # run_wrk LABEL ARGS...
         END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, non }'
 }
 
-# ---- The store's rows (issue 8: store v2; issue 9 item 3: fairness between tenants) -----------------------------
+# ---- The store's rows (journal and group commit; fairness between tenants) ------------------------------------
 # Kept in their own functions: store_measure runs the wrk runs and sets store_* variables, store_report prints the
 # rows beside the append+fdatasync ceiling measured in the same run, with their targets.
 
