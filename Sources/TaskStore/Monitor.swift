@@ -3,18 +3,19 @@ import Glibc
 /// A mutex and a condition variable (pthread's, on the monotonic clock) guarding a value: what the commit queue's
 /// waiters need and `Synchronization.Mutex` lacks, a wait with a deadline. The store uses it for all its locks:
 /// ThreadSanitizer understands pthread's mutexes, while `Synchronization.Mutex` on Linux is invisible to it (every
-/// access under it is reported as a race), so `make sanitize` could check nothing behind one.
+/// access under it is reported as a race), so `make sanitize` could check nothing behind one. The other modules of the
+/// package use it for the same reason (`package` access: it is not part of any module's public interface).
 ///
 /// Both pthread objects live in memory allocated here and never move, as pthread requires; ThreadSanitizer
 /// understands them, so every hand-over between a waiter and the thread that wakes it is checked.
-final class Monitor<Value>: @unchecked Sendable {
+package final class Monitor<Value>: @unchecked Sendable {
     // @unchecked Sendable: `value` is only touched with `mutex` held (`withLock`, `withValue`, and `wait` called from
     // inside `withLock`).
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     private var value: Value
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
@@ -42,7 +43,9 @@ final class Monitor<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` on the value with the mutex held, for a critical section that does not wait.
-    func withValue<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure) -> Result {
+    package func withValue<Result, Failure: Error>(_ body: (inout Value) throws(Failure) -> Result) throws(Failure)
+        -> Result
+    {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)

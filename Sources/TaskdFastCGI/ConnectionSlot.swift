@@ -1,4 +1,5 @@
 import Glibc
+import TaskStore
 
 /// One worker's connection as the supervisor sees it: which descriptor, and until when its current step may take.
 ///
@@ -12,10 +13,8 @@ import Glibc
 /// whenever it likes), while the worker's own descriptor is closed only by `end()`, inside the same lock that
 /// `cutIfOverdue` holds while it calls `shutdown(2)`.
 ///
-/// The lock is pthread's rather than `Synchronization.Mutex`, which ThreadSanitizer cannot see on Linux (it would
-/// report every access behind it as a race, and so could check nothing here).
-final class ConnectionSlot: @unchecked Sendable {
-    // @unchecked Sendable: `state` is only read or written with `mutex` held (`withState`).
+/// The lock is the store's `Monitor` (pthread's), which ThreadSanitizer can see, unlike `Synchronization.Mutex`.
+final class ConnectionSlot: Sendable {
     private struct State {
         /// The worker's own descriptor of the connection; -1 between connections.
         var descriptor: Int32 = -1
@@ -25,24 +24,10 @@ final class ConnectionSlot: @unchecked Sendable {
         var isCut = false
     }
 
-    private var state = State()
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init() {
-        // pthread requires a mutex that never moves: it lives in memory allocated here.
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
+    private let state = Monitor(State())
 
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&state)
+        state.withValue(body)
     }
 
     /// Starts watching a freshly accepted connection, owned by the worker until `end()`.

@@ -50,9 +50,10 @@ extension ShardedDeploymentTests {
                 for tenant in Self.tenants {
                     // The state lives on the tenant's shard only, and the other shards do not know its key.
                     #expect(front.shardsHoldingState(of: tenant.name) == [tenant.shard])
+                    let key: String = try #require(keys[tenant.name])
                     for other in 1...3 where other != tenant.shard {
                         let direct = try await front.shard(other).client.get(
-                            front.target("/tasks", key: try #require(keys[tenant.name]), workspace: "w"))
+                            front.target("/tasks", key: key, workspace: "w"))
                         expectError(direct, status: 401, code: "unauthorized")
                     }
                 }
@@ -111,7 +112,8 @@ extension ShardedDeploymentTests {
                     expectError(answer, status: 502, code: "unavailable")
                     #expect(answer.header("Retry-After") != nil, "\(answer)")
                 }
-                try await try #require(streams["beta"]).waitForClose(timeout: .seconds(10))
+                let betaStream = try #require(streams["beta"])
+                try await betaStream.waitForClose(timeout: .seconds(10))
                 do {
                     _ = try await front.openWebSocket(key: beta)
                     Issue.record("a stream of a dead shard was upgraded")
@@ -132,7 +134,8 @@ extension ShardedDeploymentTests {
                 #expect(created.status == 201, "\(created)")
                 let names = try await front.listTasks(key: key).map(\.name)
                 #expect(names.last == "round \(round)")
-                try await try #require(streams[tenant]).waitForFrames("\(tenant)'s stream to show round \(round)") {
+                let stream = try #require(streams[tenant])
+                try await stream.waitForFrames("\(tenant)'s stream to show round \(round)") {
                     frames in frames.last.flatMap { try? WebSocketClient.tasks(in: $0).map(\.name) } == names
                 }
             }
