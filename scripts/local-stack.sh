@@ -26,3 +26,20 @@ local_stack_run_directory() { # local_stack_run_directory PORT
     fi
     mkdir -p "$run/tmp" "$run/logs"
 }
+
+# Stops every process in $pids: TERM, up to TENTHS tenths of a second for them to drain and exit, then KILL; then
+# says MESSAGE. Installed as the INT/TERM trap by both scripts.
+local_stack_stop() { # local_stack_stop TENTHS MESSAGE
+    trap - INT TERM
+    local pid alive
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq "$1"); do
+        alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    echo "$2" >&2
+}

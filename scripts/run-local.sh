@@ -60,21 +60,8 @@ if ! (ulimit -n "$nginx_files") 2>/dev/null; then
 fi
 
 pids=()
-stop_all() {
-    trap - INT TERM
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    # Each server drains and exits; give them a moment, then make sure.
-    for _ in $(seq 50); do
-        alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    echo "taskd stopped." >&2
-}
-trap 'stop_all; exit 0' INT TERM
+# Each server drains and exits; it gets 5 s, then is made sure of.
+trap 'local_stack_stop 50 "taskd stopped."; exit 0' INT TERM
 
 "$bin/taskd-fcgi" &
 pids+=($!)
@@ -132,5 +119,5 @@ set +e
 wait -n "${pids[@]}"
 status=$?
 echo "A taskd process exited (status $status); stopping the others." >&2
-stop_all
+local_stack_stop 50 "taskd stopped."
 exit "$status"

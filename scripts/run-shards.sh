@@ -34,21 +34,8 @@ routes="$state/front/routes.map"
 [[ -e "$routes" ]] || printf '# Moved keys: <key id> <shard>; (taskctl tenant route writes these lines).\n' >"$routes"
 
 pids=()
-stop_all() {
-    trap - INT TERM
-    # Each stack's run-local.sh stops its own servers on TERM; nginx stops at once.
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 100); do
-        alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    echo "taskd shards stopped." >&2
-}
-trap 'stop_all; exit 0' INT TERM
+# Each stack's run-local.sh stops its own servers on TERM; all get 10 s. nginx stops at once.
+trap 'local_stack_stop 100 "taskd shards stopped."; exit 0' INT TERM
 
 # The stacks. Each prints its own commands into its log; the front's are printed below.
 for shard in $(seq "$shards"); do
@@ -67,12 +54,16 @@ for shard in $(seq "$shards"); do
         if ! kill -0 "${pids[$((shard - 1))]}" 2>/dev/null; then
             echo "Shard $shard did not start; its output ($log):" >&2
             tail -n 30 "$log" >&2
-            stop_all
+            local_stack_stop 100 "taskd shards stopped."
             exit 1
         fi
         sleep 0.1
     done
-    grep -q '^Logs: ' "$log" || { echo "Shard $shard did not start within 2 minutes ($log)." >&2; stop_all; exit 1; }
+    if ! grep -q '^Logs: ' "$log"; then
+        echo "Shard $shard did not start within 2 minutes ($log)." >&2
+        local_stack_stop 100 "taskd shards stopped."
+        exit 1
+    fi
 done
 
 {
@@ -148,5 +139,5 @@ set +e
 wait -n "${pids[@]}"
 status=$?
 echo "A stack or the front exited (status $status); stopping the others." >&2
-stop_all
+local_stack_stop 100 "taskd shards stopped."
 exit "$status"

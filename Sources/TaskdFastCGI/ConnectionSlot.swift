@@ -26,29 +26,25 @@ final class ConnectionSlot: Sendable {
 
     private let state = Monitor(State())
 
-    private func withState<Result>(_ body: (inout State) -> Result) -> Result {
-        state.withValue(body)
-    }
-
     /// Starts watching a freshly accepted connection, owned by the worker until `end()`.
     func begin(_ descriptor: Int32, deadline: ContinuousClock.Instant) {
-        withState { $0 = State(descriptor: descriptor, deadline: deadline) }
+        state.withValue { $0 = State(descriptor: descriptor, deadline: deadline) }
     }
 
     /// The handler runs: no deadline until `resumeDeadline`.
     func pauseDeadline() {
-        withState { $0.deadline = nil }
+        state.withValue { $0.deadline = nil }
     }
 
     /// The answer is about to be written.
     func resumeDeadline(_ deadline: ContinuousClock.Instant) {
-        withState { $0.deadline = deadline }
+        state.withValue { $0.deadline = deadline }
     }
 
     /// Forgets the connection and closes the worker's descriptor; returns whether the supervisor had cut it.
     @discardableResult
     func end() -> Bool {
-        withState { state in
+        state.withValue { state in
             let wasCut = state.isCut
             if state.descriptor >= 0 { _ = close(state.descriptor) }
             state = State()
@@ -58,7 +54,7 @@ final class ConnectionSlot: Sendable {
 
     /// Shuts the connection down when its current step is past its deadline; returns whether it did so now.
     func cutIfOverdue(now: ContinuousClock.Instant) -> Bool {
-        withState { state in
+        state.withValue { state in
             guard state.descriptor >= 0, !state.isCut, let deadline = state.deadline, now >= deadline else {
                 return false
             }
@@ -70,6 +66,6 @@ final class ConnectionSlot: Sendable {
 
     /// Whether a connection is open on this slot (for the log line of a drain that ran out of time).
     var isBusy: Bool {
-        withState { $0.descriptor >= 0 }
+        state.withValue { $0.descriptor >= 0 }
     }
 }
