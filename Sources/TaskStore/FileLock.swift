@@ -32,14 +32,15 @@ final class FileLock {
         self.path = path
     }
 
-    /// Opens and locks `path` exclusively, unless the lock is not granted by `deadline` (`StoreError.lockTimeout`).
-    /// Within a process only each workspace's batch leader gets here (see `CommitQueue`), so this waits only while
-    /// another process holds the lock.
-    init(path: String, deadline: Deadline) throws(StoreError) {
+    /// Opens and locks `path` (exclusively unless `exclusive` is false), unless the lock is not granted by
+    /// `deadline` (`StoreError.lockTimeout`). Within a process only each workspace's batch leader takes a workspace's
+    /// lock (see `CommitQueue`), so there this waits only while another process holds it.
+    init(path: String, exclusive: Bool = true, deadline: Deadline) throws(StoreError) {
+        let operation = exclusive ? LOCK_EX : LOCK_SH
         let fd = try Syscall.open(path, O_RDWR | O_CREAT, mode: 0o600)
         do throws(StoreError) {
-            if try !Syscall.tryLock(fd, LOCK_EX, path: path) {
-                try BoundedLockWait.lock(fd, path: path, deadline: deadline)
+            if try !Syscall.tryLock(fd, operation, path: path) {
+                try BoundedLockWait.lock(fd, operation, path: path, deadline: deadline)
             }
         } catch {
             Syscall.close(fd)
@@ -48,6 +49,17 @@ final class FileLock {
         self.fd = fd
         self.path = path
     }
+
+    /// The descriptor that holds the lock, handed to the caller, who must close it to release the lock; this value
+    /// holds nothing any more (its `unlock` and deinit do nothing). -1 when it was already unlocked.
+    func handOver() -> Int32 {
+        let held = fd
+        fd = -1
+        return held
+    }
+
+    /// The descriptor, for reading and writing a lock file that also holds data (it is never renamed).
+    var descriptor: Int32 { fd }
 
     /// Releases the lock by closing the descriptor. Idempotent.
     func unlock() {
