@@ -153,7 +153,8 @@ public enum SettingCatalog {
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
-        openMode, openMaxTenants, openMaxWorkspaces, checkpointBytes, lockWait, maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode,
-        fastCGIThreads, fastCGIConnectionDeadline, webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
+        openMode, openMaxTenants, openMaxWorkspaces, checkpointBytes, lockWait, maxWaitingWriters, logLevel,
+        fastCGISocket, fastCGISocketMode, fastCGIThreads, fastCGIConnectionDeadline, webSocketListen,
+        webSocketSocketMode, webSocketPingInterval, shard,
     ]
 }

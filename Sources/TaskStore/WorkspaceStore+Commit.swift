@@ -117,7 +117,8 @@ extension WorkspaceStore {
                 "store.workspace": "\(key)", "store.seq": "\(records.last?.sequence ?? 0)", "error": "\(error)",
             ]
             if case .lockTimeout = error {
-                logger.warning("Change committed; the change log stayed locked, so it is not announced", metadata: metadata)
+                logger.warning(
+                    "Change committed; the change log stayed locked, so it is not announced", metadata: metadata)
             } else {
                 logger.error("Change committed but not logged", metadata: metadata)
             }

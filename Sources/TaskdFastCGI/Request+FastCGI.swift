@@ -38,7 +38,8 @@ extension Request {
         let message: String
         switch fault {
         case .unreadableLength:
-            let shown = String((length ?? "").unicodeScalars.prefix(20).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
+            let shown = String(
+                (length ?? "").unicodeScalars.prefix(20).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
             message = "CONTENT_LENGTH '\(shown)' is not a length in bytes (a decimal integer); nothing was done."
         case .shorter(let declared, let received):
             message =

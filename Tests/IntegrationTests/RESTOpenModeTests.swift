@@ -18,7 +18,8 @@ struct RESTOpenModeTests {
                 harness.target("/tasks", key: "sandbox-three"), json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
             expectError(newTenant, status: 429, code: "limit_exceeded")
             let tenantMessage = try newTenant.jsonObject()["message"] as? String ?? ""
-            #expect(tenantMessage.contains("2 tenants") && tenantMessage.contains("keep using a key"), "\(tenantMessage)")
+            #expect(
+                tenantMessage.contains("2 tenants") && tenantMessage.contains("keep using a key"), "\(tenantMessage)")
             #expect(!tenantMessage.contains(harness.stateDirectory.path))
             // Reading creates nothing and is answered.
             #expect(try await harness.listTasks(key: "sandbox-three").isEmpty)

@@ -86,7 +86,9 @@ import Testing
         #expect(usage == "tenants 2\nworkspaces 2\n")
     }
 
-    @Test(arguments: ["", "tenants 1\n", "tenants 1\nworkspaces 2", "tenants -1\nworkspaces 2\n", "tenants 1\nworkspaces 2\n\n"])
+    @Test(arguments: [
+        "", "tenants 1\n", "tenants 1\nworkspaces 2", "tenants -1\nworkspaces 2\n", "tenants 1\nworkspaces 2\n\n",
+    ])
     func onlyTwoWellFormedLinesAreACount(_ text: String) {
         #expect(WorkspaceUsage.parse(Array(text.utf8)) == nil)
         #expect(

@@ -107,7 +107,9 @@ import Testing
             try Fixtures.create(in: store, key)
         }
         faults.appendFails.store(false, ordering: .relaxed)
-        #expect(throws: StoreError.rollbackPending(path: store.journalPath(key))) { try Fixtures.create(in: store, key) }
+        #expect(throws: StoreError.rollbackPending(path: store.journalPath(key))) {
+            try Fixtures.create(in: store, key)
+        }
         // Other workspaces are not affected.
         #expect(try Fixtures.create(in: store, elsewhere).rawValue == 1)
         // The cut succeeds: the create after it gets the id the failed one never had.
