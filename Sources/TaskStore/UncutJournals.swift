@@ -57,11 +57,6 @@ final class UncutJournals: Sendable {
         if let replaced, replaced != lockDescriptor { Syscall.close(replaced) }
     }
 
-    /// Whether a cut is pending for `key`.
-    func isPending(_ key: WorkspaceKey) -> Bool {
-        count.load(ordering: .acquiring) > 0 && entries.withValue { $0[key] != nil }
-    }
-
     /// Returns `false` at once when no cut is pending for `key`. Otherwise retries it with `attempt`, unless another
     /// thread is retrying it right now, and releases the lock once it succeeds (`true`); throws `rollbackPending`
     /// while it does not.
