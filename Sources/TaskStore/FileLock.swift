@@ -11,8 +11,11 @@ import Glibc
 //
 // The document itself is replaced by rename, so it must never be the locked file (a lock on the old inode would not
 // exclude a writer who opened the new one). The same pattern guards the per-tenant workspace count (`.lock` in the
-// tenant directory), the keys file (`<keys file>.lock`) and the change log's rotation (`changes.lock`: appenders
-// hold it shared, the rotating writer exclusive).
+// tenant directory), open mode's counts of tenants and workspaces (`workspaces/.usage`, which also holds them: it is
+// rewritten in place, never renamed), the keys file (`<keys file>.lock`) and the change log's rotation
+// (`changes.lock`: appenders hold it shared, the rotating writer exclusive). Every wait for a lock on the write path
+// ends at a deadline (`init(path:exclusive:deadline:)`, see BoundedLockWait.swift): a holder that never lets go costs
+// a waiter its deadline, never its thread.
 
 /// An acquired `flock` on a lock file, held until `unlock()` (or deinit).
 final class FileLock {
