@@ -127,6 +127,7 @@ export class TaskTable {
 
     const wanted = new Set();
     for (let index = first; index < end; index += 1) wanted.add(this.shown[index].id);
+    const refocusAt = this.lostFocus(wanted);
     for (const [id, row] of this.rows) {
       if (!wanted.has(id)) {
         row.remove();
@@ -151,12 +152,32 @@ export class TaskTable {
     this.end = end;
     setHeight(this.topSpacer, first * height);
     setHeight(this.bottomSpacer, (count - end) * height);
+    if (refocusAt !== null) this.refocus(refocusAt);
 
     if (!this.rowHeight && end > first) {
       // Every row has the same height (the stylesheet fixes it); measure one, and draw again if the guess was off.
       this.rowHeight = this.rows.get(this.shown[first].id).getBoundingClientRect().height || height;
       if (this.rowHeight !== height) this.draw();
     }
+  }
+
+  /**
+   * Where the keyboard focus was, if it is in a row that is leaving the list (its task was deleted, or left the
+   * filter) rather than scrolling out of view: that row's index, else null.
+   */
+  lostFocus(wanted) {
+    const row = document.activeElement?.closest?.("tr[data-id]");
+    if (!row || row.parentNode !== this.body) return null;
+    const id = Number(row.dataset.id);
+    if (wanted.has(id) || this.shown.some((task) => task.id === id)) return null;
+    return Number(row.getAttribute("aria-rowindex")) - 2;
+  }
+
+  /** Gives the focus to the Delete button of the row that took the place of the focused one, when it has one. */
+  refocus(index) {
+    const task = this.shown[Math.min(index, this.shown.length - 1)];
+    const button = task && this.rows.get(task.id)?.querySelector("button.delete");
+    if (button && !button.hidden) button.focus({ preventScroll: true });
   }
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from browser import console_errors, poll
 from full_workspace import QUEUED, SLOTS, TASKS, fill, open_page, show_status, watch
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -110,6 +111,29 @@ def test_full_workspace_rows_follow_the_scroll_and_the_status_filter(make_stack,
     queued_on_page = int(driver.execute_script(TEXT, "count-queued").replace(",", ""))
     assert abs(queued_on_page - queued_on_server) <= 2 * SLOTS, (queued_on_page, queued_on_server)
 
+    # The keyboard walks the rows past those first drawn: from a row well below the head of the queue (whose tasks
+    # start and leave this view), each Tab reaches the next row's Delete button, the page drawing rows ahead of it.
+    rows = driver.execute_script(DRAWN)
+    drawn = {row["id"] for row in rows}
+    driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{rows[15]['id']}'] td.name").click()
+    focused_row = "return Number(document.activeElement.closest('tr')?.dataset.id)"
+    focused = []
+    for _ in range(len(drawn) + 10):
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        focused.append(driver.execute_script(focused_row))
+    assert focused == list(range(rows[15]["id"], rows[15]["id"] + len(focused))), focused
+    assert focused[-1] not in drawn
+
+    # A focused row whose task leaves the view hands the focus to the row that takes its place.
+    driver.execute_script("window.scrollTo(0, 0)")
+    head = poll(driver, "the head's Delete button to have the focus", "const button = document.querySelector("
+                "'#task-rows tr[data-id] button.delete'); button.focus(); return document.activeElement === button "
+                "&& Number(button.closest('tr').dataset.id)")
+    poll(driver, "the head to start and the next row to have the focus", "const row = "
+         "document.activeElement.closest('tr'); return !!row && Number(row.dataset.id) > arguments[0] && "
+         "document.activeElement.matches('button.delete') && row === document.querySelector('#task-rows tr[data-id]')",
+         head)
+
     # A task deleted from the page leaves the list, the counts and the server.
     driver.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
     poll(driver, "the last queued row", f"return !!document.querySelector(\"tr[data-id='{TASKS}']\")")
@@ -118,6 +142,28 @@ def test_full_workspace_rows_follow_the_scroll_and_the_status_filter(make_stack,
     assert driver.execute_script(TEXT, "count-total") == f"{TASKS - 1:,}"
     assert TASKS not in [task["id"] for task in stack.tasks(key, "full")]
     assert console_errors(driver) == []
+
+
+def test_full_workspace_rows_keep_their_places_at_phone_width(make_stack, browser):
+    """At 390 px the rows are taller cards: the page measures them again, and rows deep in the list are still exactly
+    where the rows above them would put them."""
+    stack = make_stack(slots=SLOTS)
+    key = fill(stack)
+    driver = browser
+    open_page(driver, stack.base, key, "full")
+    driver.set_window_size(390, 844)
+    poll(driver, "the rows to be measured again", "const rows = document.querySelectorAll('#task-rows tr[data-id]');"
+         "return rows.length > 1 && rows[1].getBoundingClientRect().top - rows[0].getBoundingClientRect().top > 60")
+    rows = driver.execute_script(DRAWN)
+    height = rows[0]["height"]
+    assert all(row["height"] == height for row in rows)
+    driver.execute_script(
+        "const body = document.getElementById('task-rows');"
+        "window.scrollTo(0, body.getBoundingClientRect().top + scrollY + 7499 * arguments[0])", height)
+    poll(driver, "task 7,500's row", "return !!document.querySelector(\"tr[data-id='7500']\")")
+    row = next(row for row in driver.execute_script(DRAWN) if row["id"] == 7500)
+    assert abs(row["top"]) < 1 and row["index"] == 7501, row
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_the_table_compares_frames_by_id(make_stack, browser):
