@@ -1,5 +1,5 @@
 """The dashboard on a full workspace: 10,000 tasks, of which a few start and complete every second, so the stream sends a
-few frames a second, each the whole list (about 700 KB). test_dashboard_full_workspace.py asserts the targets with
+few frames a second, each the whole list (750 KB). test_dashboard_full_workspace.py asserts the targets with
 these functions, and `make bench-ws` prints the same figures (this file run as a script).
 
 The workspace is written the way an operator restores one: a tenant export (docs/scaling.md) holding one workspace of
@@ -76,7 +76,7 @@ def export_document(tenant: str, workspace: str, now_ms: int, tasks: int = TASKS
     stored = []
     finished = tasks - queued
     for number in range(1, tasks + 1):
-        name = f"{rng.choice(WORDS)} {rng.choice(OBJECTS)} #{number:05d}"
+        name = f"{rng.choice(WORDS)} {rng.choice(OBJECTS)}"
         task = {"id": number, "name": name, "type": TYPES[number % len(TYPES)]}
         if number <= finished:
             task.update(created_at=now_ms - 3_600_000, started_at=now_ms - 3_600_000, duration_ms=1_000)
