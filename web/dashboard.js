@@ -129,12 +129,15 @@ async function act(label, action) {
 }
 
 async function deleteTask(id, button) {
-  button.disabled = true;
+  // aria-disabled rather than disabled, which would drop the keyboard focus: the focus stays on the button until its
+  // row goes, then moves to the row that takes its place (task-table.js). Rows are never reused for another task.
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
   await act(`Could not delete task ${id}`, async () => {
     await client.deleteTask(id);
     notice(`Task ${id} deleted.`);
   });
-  button.disabled = false; // the button is its task's own (rows are never reused for another task)
+  button.removeAttribute("aria-disabled");
 }
 
 function showError(context, error) {

@@ -134,13 +134,17 @@ def test_full_workspace_rows_follow_the_scroll_and_the_status_filter(make_stack,
          "document.activeElement.matches('button.delete') && row === document.querySelector('#task-rows tr[data-id]')",
          head)
 
-    # A task deleted from the page leaves the list, the counts and the server.
+    # A task deleted from the page by keyboard leaves the list, the counts and the server, and the focus moves on to
+    # the next row's Delete button.
     driver.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
     poll(driver, "the last queued row", f"return !!document.querySelector(\"tr[data-id='{TASKS}']\")")
-    driver.find_element(By.CSS_SELECTOR, f"tr[data-id='{TASKS}'] button.delete").click()
-    poll(driver, "the deleted row to go", f"return !document.querySelector(\"tr[data-id='{TASKS}']\")")
+    driver.execute_script(f"document.querySelector(\"tr[data-id='{TASKS - 1}'] button.delete\").focus()")
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    poll(driver, "the deleted row to go", f"return !document.querySelector(\"tr[data-id='{TASKS - 1}']\")")
+    assert driver.execute_script(focused_row) == TASKS
+    assert driver.execute_script("return document.activeElement.matches('button.delete')")
     assert driver.execute_script(TEXT, "count-total") == f"{TASKS - 1:,}"
-    assert TASKS not in [task["id"] for task in stack.tasks(key, "full")]
+    assert TASKS - 1 not in [task["id"] for task in stack.tasks(key, "full")]
     assert console_errors(driver) == []
 
 
