@@ -40,21 +40,23 @@ OBJECTS = ["thumbnails", "invoices", "the catalogue", "audio", "logs", "ledgers"
 # Installed before the page's own scripts: counts the stream's frames, and notes when the first task rows are in the
 # document and when the frame after them has been painted (time from navigation, ms).
 WATCHER = """
-window.__frames = 0;
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(...args) {
-    super(...args);
-    this.addEventListener("message", () => { window.__frames += 1; });
-  }
-};
-const rowsWatch = new MutationObserver(() => {
-  if (window.__rowsAt !== undefined || !document.querySelector("#task-rows tr[data-id]")) return;
-  window.__rowsAt = performance.now();
-  rowsWatch.disconnect();
-  requestAnimationFrame(() => requestAnimationFrame(() => { window.__listShownAt = performance.now(); }));
-});
-rowsWatch.observe(document, { childList: true, subtree: true });
+{
+  window.__frames = 0;
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => { window.__frames += 1; });
+    }
+  };
+  const rowsWatch = new MutationObserver(() => {
+    if (window.__rowsAt !== undefined || !document.querySelector("#task-rows tr[data-id]")) return;
+    window.__rowsAt = performance.now();
+    rowsWatch.disconnect();
+    requestAnimationFrame(() => requestAnimationFrame(() => { window.__listShownAt = performance.now(); }));
+  });
+  rowsWatch.observe(document, { childList: true, subtree: true });
+}
 """
 
 COUNT_NODES = """
@@ -71,7 +73,7 @@ COUNTS = "return Object.fromEntries(['queued','running','completed','total'].map
 def export_document(tenant: str, workspace: str, now_ms: int, tasks: int = TASKS, queued: int = QUEUED,
                     seed: int = 21) -> dict:
     """A tenant export with one workspace: `tasks - queued` tasks that completed an hour ago, then `queued` tasks
-    that start `SLOTS` at a time from now on."""
+    that run from now on, `SLOTS` at a time, in id order."""
     rng = random.Random(seed)
     stored = []
     finished = tasks - queued
@@ -94,8 +96,9 @@ def fill(stack: Stack, tenant: str = "full", workspace: str = "full", **options)
     key = stack.issue_key(tenant)
     path = stack.prefix / "tmp" / "full-workspace.json"
     path.write_text(json.dumps(export_document(tenant, workspace, int(time.time() * 1000), **options)))
-    subprocess.run([str(stack.bin / "taskctl"), "tenant", "import", str(path)], env=stack.environment, check=True,
-                   capture_output=True, text=True)
+    result = subprocess.run([str(stack.bin / "taskctl"), "tenant", "import", str(path)], env=stack.environment,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"taskctl tenant import failed: {result.stdout}{result.stderr}"
     return key
 
 
