@@ -1,6 +1,7 @@
 // The dashboard at `/`: connects with a key and workspace (typed, pasted, or from the URL fragment), shows the
-// workspace's tasks live over the WebSocket, and creates, deletes and flushes through the REST API. All protocol
-// work is in taskd-client.js; this file only draws.
+// workspace's tasks live over the WebSocket, filtered by status, and creates, deletes and flushes through the REST
+// API. All protocol work is in taskd-client.js, and the task table (each frame compared with the last, only the rows
+// in view drawn) in task-table.js; this file wires them to the page.
 import { TaskTable } from "./task-table.js";
 import { APIError, STATUSES, TaskStream, TaskdClient, parseFragment } from "./taskd-client.js";
 
@@ -30,7 +31,7 @@ const view = {
 
 let client = null;
 let stream = null;
-// One formatter for every count (creating one per call costs more than the rest of a frame's drawing).
+// One formatter for every count (`toLocaleString` would build one per call).
 const numbers = new Intl.NumberFormat("en");
 const table = new TaskTable({ table: $("tasks"), body: $("task-rows"), onDelete: deleteTask });
 

@@ -58,8 +58,7 @@ export class TaskTable {
     this.filter = "all";
     /** Drawn rows by task id. */
     this.rows = new Map();
-    this.first = 0;
-    this.end = 0;
+    /** The height of every row, measured once drawn (0: not yet). */
     this.rowHeight = 0;
     this.scheduled = false;
     this.topSpacer = spacer();
@@ -148,8 +147,6 @@ export class TaskTable {
       if (previous.nextSibling !== row) this.body.insertBefore(row, previous.nextSibling);
       previous = row;
     }
-    this.first = first;
-    this.end = end;
     setHeight(this.topSpacer, first * height);
     setHeight(this.bottomSpacer, (count - end) * height);
     if (refocusAt !== null) this.refocus(refocusAt);
