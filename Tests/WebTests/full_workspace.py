@@ -147,21 +147,22 @@ def watch(driver, seconds: float = 10, during=None) -> Window:
     """Keeps still for `seconds` while the stream runs, and measures the main thread's busy time over them (Chrome's
     TaskDuration: the time of the renderer main thread's tasks). `during(driver)`, if given, starts with the window
     (a tracer, say) and returns a function called at its end."""
-    frames_before = driver.execute_script("return window.__frames")
-    completed_before = driver.execute_script(COUNTS)["completed"]
     view = driver.execute_script("return document.querySelector('input[name=status]:checked').value")
     finish = during(driver) if during else None
+    frames_before = driver.execute_script("return window.__frames")
+    completed_before = driver.execute_script(COUNTS)["completed"]
     busy_before, started = task_duration(driver), time.monotonic()
     time.sleep(seconds)  # the measured window: the page works on its own
     busy_after, ended = task_duration(driver), time.monotonic()
+    frames = driver.execute_script("return window.__frames") - frames_before
+    counts = driver.execute_script(COUNTS)
     if finish:
         finish()
-    counts = driver.execute_script(COUNTS)
     return Window(
         view=view,
         busy_share=(busy_after - busy_before) / (ended - started),
         seconds=ended - started,
-        frames=driver.execute_script("return window.__frames") - frames_before,
+        frames=frames,
         completed=counts["completed"] - completed_before,
         dom_nodes=driver.execute_script(COUNT_NODES),
         counts=counts,
