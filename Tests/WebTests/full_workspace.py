@@ -229,24 +229,28 @@ def summarise_profile(profile: dict, seconds: float) -> list[str]:
     return lines
 
 
-def summarise(events: list[dict], seconds: float) -> list[str]:
-    """Where the busiest renderer main thread spent its time: self time (ms per second) of each event name, nested
-    events subtracted from their parents."""
+def summarise(events: list[dict], seconds: float, origin: str) -> list[str]:
+    """Where the page's renderer main thread (the one running scripts of `origin`) spent its time: self time (ms per
+    second) of each event name, nested events subtracted from their parents."""
     threads = {(event["pid"], event["tid"]): event["args"]["name"] for event in events
                if event.get("ph") == "M" and event.get("name") == "thread_name"}
     main = [key for key, name in threads.items() if name == "CrRendererMain"]
     by_thread = defaultdict(list)
+    ours: dict[tuple, int] = defaultdict(int)
     for event in events:
-        if (event.get("pid"), event.get("tid")) in main and event.get("ph") == "X" and "dur" in event:
-            by_thread[(event["pid"], event["tid"])].append(event)
+        key = (event.get("pid"), event.get("tid"))
+        if key in main and event.get("ph") == "X" and "dur" in event:
+            by_thread[key].append(event)
+            data = event.get("args", {}).get("data", {})
+            ours[key] += isinstance(data, dict) and str(data.get("url", "")).startswith(origin)
     if not by_thread:
         return ["(no renderer main thread in the trace)"]
-    busiest = max(by_thread.values(), key=lambda items: sum(e["dur"] for e in items if e["name"] == "RunTask"))
-    busiest.sort(key=lambda e: (e["ts"], -e["dur"]))
+    page = by_thread[max(by_thread, key=lambda key: ours[key])]
+    page.sort(key=lambda e: (e["ts"], -e["dur"]))
     self_time: dict[str, float] = defaultdict(float)
     stack: list[list] = []  # [event, child time]
     top = 0.0
-    for event in busiest:
+    for event in page:
         while stack and event["ts"] >= stack[-1][0]["ts"] + stack[-1][0]["dur"]:
             done, children = stack.pop()
             self_time[done["name"]] += done["dur"] - children
@@ -281,7 +285,7 @@ def main() -> int:
                 print(f"dashboard {window.line()}")
                 if path:
                     events = json.loads(path.read_text())["traceEvents"]
-                    print("\n".join(summarise(events, window.seconds)))
+                    print("\n".join(summarise(events, window.seconds, stack.base)))
                     profile = json.loads(path.with_suffix(".cpuprofile").read_text())
                     print("\n".join(summarise_profile(profile, window.seconds)))
     finally:
