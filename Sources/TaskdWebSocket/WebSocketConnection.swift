@@ -34,7 +34,7 @@ final class WebSocketConnection: ChannelDuplexHandler, WorkspaceSubscriber, @unc
     let grant: KeyGrant
     /// Completes when the connection has ended.
     let closeFuture: EventLoopFuture<Void>
-    private let hub: WorkspaceHub
+    private let hub: any WorkspaceSubscriptions
     private let writer: FrameWriter
     private let logger: Logger
     private var context: ChannelHandlerContext?
@@ -59,7 +59,10 @@ final class WebSocketConnection: ChannelDuplexHandler, WorkspaceSubscriber, @unc
     /// The reason sent with close code 1008 when the key that opened the stream is revoked.
     static let revokedReason = "The API key was revoked."
 
-    init(channel: any Channel, ticket: UpgradeGate.Ticket, writer: FrameWriter, hub: WorkspaceHub, logger: Logger) {
+    init(
+        channel: any Channel, ticket: UpgradeGate.Ticket, writer: FrameWriter, hub: any WorkspaceSubscriptions,
+        logger: Logger
+    ) {
         self.eventLoop = channel.eventLoop
         self.writer = writer
         self.closeFuture = channel.closeFuture
