@@ -25,6 +25,8 @@ final class WebSocketClient: Sendable {
 
     private struct State {
         var frames: [String] = []
+        /// When each text frame was read, on the client's event loop.
+        var frameArrivals: [ContinuousClock.Instant] = []
         var closeCode: UInt16?
         var closeReason: String?
         /// When the server's close frame arrived.
@@ -103,6 +105,10 @@ final class WebSocketClient: Sendable {
 
     /// Every text frame received so far, in order.
     var frames: [String] { state.withLock { $0.frames } }
+    /// Every text frame received so far with the moment it was read.
+    var timedFrames: [(frame: String, arrival: ContinuousClock.Instant)] {
+        state.withLock { state in zip(state.frames, state.frameArrivals).map { ($0, $1) } }
+    }
     var closeCode: UInt16? { state.withLock { $0.closeCode } }
     var closeReason: String? { state.withLock { $0.closeReason } }
     var closeReceivedAt: ContinuousClock.Instant? { state.withLock { $0.closeReceivedAt } }
@@ -160,8 +166,10 @@ final class WebSocketClient: Sendable {
     }
 
     fileprivate func record(frame: String) {
+        let arrival = ContinuousClock.now
         state.withLock { state in
             state.frames.append(frame)
+            state.frameArrivals.append(arrival)
             if state.closeReceivedAt != nil { state.framesAfterClose += 1 }
         }
     }
