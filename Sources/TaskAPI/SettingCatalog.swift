@@ -145,7 +145,8 @@ public enum SettingCatalog {
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
-        openMode, maxOpenModeWebSocketConnections, checkpointBytes, lockWait, maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode,
+        openMode, maxOpenModeWebSocketConnections, checkpointBytes, lockWait, maxWaitingWriters, logLevel,
+        fastCGISocket, fastCGISocketMode,
         fastCGIThreads, fastCGIConnectionDeadline, webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
     ]
 }
