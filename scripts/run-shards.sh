@@ -42,7 +42,7 @@ trap 'local_stack_stop 100 "taskd shards stopped."; exit 0' INT TERM
 for shard in $(seq "$shards"); do
     env -u TASKD_KEYS_FILE TASKD_HTTP_PORT=$((port + shard)) TASKD_STATE_DIR="$state/shard-$shard" \
         TASKD_SHARD="$shard" TASKD_DEMO_TENANT="demo-$shard" TASKD_SKIP_BUILD=1 TASKD_BIN_DIR="$bin" \
-        TASKD_RATE_LIMIT=1000000r/s TASKD_RATE_BURST=1000000 TASKD_WS_CONNECTIONS_PER_ADDRESS=1000000 \
+        TASKD_RATE_LIMIT=1000000r/s TASKD_RATE_BURST=1000000 TASKD_WS_CONNECTIONS_PER_ADDRESS=65535 \
         scripts/run-local.sh >"$run/logs/shard-$shard.log" 2>&1 &
     pids+=($!)
 done

@@ -26,8 +26,8 @@ final class TaskdHarness: @unchecked Sendable {
         var rateLimit = "10000r/s"
         var rateBurst = 10_000
         /// nginx's limit on open WebSocket streams per client address (`limit_conn`); tests that open thousands
-        /// from 127.0.0.1 need it high.
-        var webSocketConnectionsPerAddress = 100_000
+        /// from 127.0.0.1 need it high (65,535 is the most nginx accepts).
+        var webSocketConnectionsPerAddress = 65_535
         /// Put the state directory on its own small tmpfs (root only), so a test can fill it up (ENOSPC).
         var stateOnTmpfs = false
         /// Extra `TASKD_*` variables for the servers.

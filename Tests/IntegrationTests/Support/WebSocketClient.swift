@@ -47,14 +47,16 @@ final class WebSocketClient: Sendable {
         self.answersPings = answersPings
     }
 
-    /// Connects to `host:port` and asks to upgrade `target` (path and query).
+    /// Connects to `host:port` and asks to upgrade `target` (path and query); from the local address `source` when
+    /// given (any address of 127.0.0.0/8 on Linux).
     static func connect(
         host: String = "127.0.0.1", port: Int, target: String, answersPings: Bool = true,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: Duration = .seconds(10)
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: Duration = .seconds(10),
+        from source: String? = nil
     ) async throws -> WebSocketClient {
         let client = WebSocketClient(answersPings: answersPings)
         let outcome = group.any().makePromise(of: Void.self)
-        let bootstrap = ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelInitializer { channel in
                 let upgrader = NIOWebSocketClientUpgrader(
@@ -77,6 +79,7 @@ final class WebSocketClient: Sendable {
                         UpgradeRequester(host: host, target: target, outcome: outcome), name: "requester")
                 }
             }
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
         let channel = try await bootstrap.connect(host: host, port: port).get()
         client.channelBox.withLock { $0 = channel }
         channel.closeFuture.whenComplete { _ in
