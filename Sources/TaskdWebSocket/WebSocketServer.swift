@@ -25,6 +25,10 @@ final class WebSocketServer: Service {
     /// A slow reader's channel stops being writable above this many queued bytes; it then keeps one pending frame and
     /// reads nothing more from the client until the channel is writable again.
     static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 16 * 1_024, high: 64 * 1_024)
+    /// What one read of a connection may take: clients send a handshake and then next to nothing, so small reads cost
+    /// honest clients nothing, while a client that floods frames gets at most this much decoded per turn of its event
+    /// loop (about 2,700 empty pings), and never delays the other connections of the loop by more.
+    static let readAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1_024, maximum: 16 * 1_024)
     /// From accept to upgrade (or to the answer of a refused request). nginx sends a request whole once its client
     /// has sent it all (nginx's own `client_header_timeout` bounds that part), and the checks take milliseconds: a
     /// connection still without an upgrade after this long is stuck or hostile.
@@ -94,6 +98,8 @@ final class WebSocketServer: Service {
                 }
             }
             .childChannelOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
+            .childChannelOption(.recvAllocator, value: Self.readAllocator)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { [parts] channel in
                 channel.eventLoop.makeCompletedFuture { try Self.configure(channel, parts) }
             }

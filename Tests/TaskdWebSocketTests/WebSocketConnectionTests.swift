@@ -153,7 +153,9 @@ struct WebSocketConnectionTests {
         let fixture = try Fixture()
         for _ in 0..<(ClientFramePolicy.frameBurst + 50) { try fixture.send(.ping) }
         let frames = try fixture.written()
-        #expect(frames.filter { $0.opcode == Self.pong }.count == ClientFramePolicy.frameBurst)
+        // The burst, and at most one more frame per 50 ms that passed while the test sent them.
+        let pongs = frames.filter { $0.opcode == Self.pong }.count
+        #expect(pongs >= ClientFramePolicy.frameBurst && pongs < ClientFramePolicy.frameBurst + 20, "\(pongs) pongs")
         let close = try #require(frames.last)
         #expect(close.opcode == Self.close)
         #expect(Array(close.payload.prefix(2)) == [0x03, 0xF0])  // 1008

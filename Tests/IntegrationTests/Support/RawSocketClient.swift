@@ -213,14 +213,17 @@ final class RawSocketClient: @unchecked Sendable {
         }
     }
 
-    /// Waits up to `timeout` for `events` on the socket, polling without blocking a thread.
+    /// Waits up to `timeout` for `events` on the socket, polling without blocking a thread: after 1 ms, then at
+    /// doubling intervals up to 8 ms, so that many waiting clients do not keep the test process busy.
     private func wait(for events: Int16, timeout: Duration) async throws -> Bool {
         let deadline = ContinuousClock.now.advanced(by: timeout)
+        var pause = Duration.milliseconds(1)
         while true {
             var entry = pollfd(fd: fd, events: events, revents: 0)
             if poll(&entry, 1, 0) > 0 { return true }
             if ContinuousClock.now >= deadline { return false }
-            try await Task.sleep(for: .milliseconds(1))
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(8))
         }
     }
 
