@@ -114,7 +114,7 @@ public enum SettingCatalog {
         readers: [.webSocket])
 
     // In open mode every new key is a new tenant, so the per-tenant limit bounds nothing: this one counts every
-    // connection. 1,000 idle connections cost taskd-ws about 7.5 MiB (docs/deploying.md, "Memory").
+    // connection. 1,000 idle connections cost taskd-ws about 6.5 MiB (docs/deploying.md, "Memory").
     public static let maxOpenModeWebSocketConnections = Setting<Int>(
         variable: "TASKD_OPEN_MODE_MAX_WS_CONNECTIONS", flag: "open-mode-max-ws-connections",
         summary: "In open mode, WebSocket connections of all tenants together (429 beyond)", default: 1_000,
