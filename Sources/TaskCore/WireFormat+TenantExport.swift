@@ -116,7 +116,8 @@ extension WireFormat {
         }
         guard version == Int64(tenantExportVersion) else {
             throw reader.failure(
-                "version: \(version.map { "\($0)" } ?? "missing"), not \(tenantExportVersion), the only one this taskd reads")
+                "version: \(version.map { "\($0)" } ?? "missing"), not \(tenantExportVersion), the only one this taskd reads"
+            )
         }
         guard let tenant else { throw reader.failure("tenant: missing") }
         guard let exportedAt else { throw reader.failure("exported_at: missing") }

@@ -22,7 +22,8 @@ public struct KeyHash: Hashable, Sendable, Codable, CustomStringConvertible {
         guard let bytes = KeyDigest.bytes(fromLowerHex: text) else {
             throw ValidationError(
                 parameter: "sha256",
-                message: "A key hash is exactly \(Self.hexLength) lower-case hex digits (0-9, a-f); got \(text.utf8.count)"
+                message:
+                    "A key hash is exactly \(Self.hexLength) lower-case hex digits (0-9, a-f); got \(text.utf8.count)"
                     + " characters\(text.utf8.count == Self.hexLength ? " that are not all 0-9 a-f" : "").")
         }
         self.bytes = bytes

@@ -109,7 +109,8 @@ public final class KeyRing: Sendable {
         guard name.count == openModePrefix.utf8.count + openModeHexDigits, name.starts(with: openModePrefix.utf8)
         else { return false }
         return name.dropFirst(openModePrefix.utf8.count).allSatisfy { byte in
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
         }
     }
 

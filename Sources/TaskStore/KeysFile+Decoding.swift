@@ -147,7 +147,9 @@ extension KeysFile {
 
     /// A decoding error as `field: what is wrong`, without the decoder's internals.
     private static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "not a keys document: " + String("\(error)".prefix(200)) }
+        guard let error = error as? DecodingError else {
+            return "not a keys document: " + String("\(error)".prefix(200))
+        }
         let context: DecodingError.Context
         switch error {
         case .dataCorrupted(let found), .keyNotFound(_, let found), .typeMismatch(_, let found),

@@ -82,11 +82,13 @@ public struct TenantExport: Sendable {
             let field = "keys[\(index)]"
             switch KeyEntry.validated(entry) {
             case .failure(let flaw):
-                throw .corrupt(path: path, detail: "\(field)\(flaw.field.isEmpty ? "" : ".")\(flaw.field): \(flaw.message)")
+                throw .corrupt(
+                    path: path, detail: "\(field)\(flaw.field.isEmpty ? "" : ".")\(flaw.field): \(flaw.message)")
             case .success(let key):
                 if key.tenant != document.tenant {
                     throw .corrupt(
-                        path: path, detail: "\(field).tenant: '\(key.tenant)' is not the export's tenant, \(document.tenant)")
+                        path: path,
+                        detail: "\(field).tenant: '\(key.tenant)' is not the export's tenant, \(document.tenant)")
                 }
                 if let other = keys.firstIndex(where: { $0.id == key.id }) {
                     throw .corrupt(path: path, detail: "\(field).id: \(key.id) is also keys[\(other)]'s")

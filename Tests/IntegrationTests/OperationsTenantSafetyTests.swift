@@ -42,7 +42,8 @@ struct OperationsTenantSafetyTests {
             // lower case. Both refused, the keys file untouched, and the victim's key still the victim's.
             let exportFile = harness.prefix.appendingPathComponent("mallory.json").path
             let upper = Self.export(
-                tenant: "mallory", keys: [Self.entry(id: "k_00000000000e", tenant: "mallory", sha256: hash.uppercased())])
+                tenant: "mallory",
+                keys: [Self.entry(id: "k_00000000000e", tenant: "mallory", sha256: hash.uppercased())])
             try upper.write(toFile: exportFile, atomically: true, encoding: .utf8)
             let refusedUpper = try await taskctl("tenant", "import", exportFile)
             #expect(refusedUpper.status == 65 && refusedUpper.stderr.contains("keys[0].sha256"), "\(refusedUpper)")
@@ -50,7 +51,9 @@ struct OperationsTenantSafetyTests {
                 tenant: "mallory", keys: [Self.entry(id: "k_00000000000e", tenant: "mallory", sha256: hash)])
             try lower.write(toFile: exportFile, atomically: true, encoding: .utf8)
             let refusedLower = try await taskctl("tenant", "import", exportFile)
-            #expect(refusedLower.status == 1 && refusedLower.stderr.contains("already in this keys file"), "\(refusedLower)")
+            #expect(
+                refusedLower.status == 1 && refusedLower.stderr.contains("already in this keys file"), "\(refusedLower)"
+            )
             #expect(try String(contentsOfFile: keysPath, encoding: .utf8) == keysBefore)
             #expect(try await harness.listTasks(key: victimKey).map(\.name) == ["the victim's"])
 
@@ -80,7 +83,8 @@ struct OperationsTenantSafetyTests {
                 "\(check)")
             let revoked = try await taskctl("key", "revoke", "k_00000000000e")
             #expect(revoked.status == 0, "\(revoked)")
-            try await waitUntil("the key to serve its tenant again", timeout: .seconds(1), interval: .milliseconds(10)) {
+            try await waitUntil("the key to serve its tenant again", timeout: .seconds(1), interval: .milliseconds(10))
+            {
                 try await harness.client.get(harness.target("/tasks", key: victimKey)).status == 200
             }
             #expect(try await harness.listTasks(key: victimKey).map(\.name) == ["the victim's"])
@@ -162,9 +166,12 @@ struct OperationsTenantSafetyTests {
         let lock = open(keysPath + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
         defer { close(lock) }
+        let exportFile = state.path + "/beta.json"
+        try Self.export(tenant: "beta", keys: []).write(toFile: exportFile, atomically: true, encoding: .utf8)
         let wait = ["TASKD_LOCK_WAIT_MS": "300"]
         for arguments in [
             ["key", "add", "acme"], ["key", "revoke", id], ["tenant", "freeze", "acme"], ["tenant", "retire", "acme"],
+            ["tenant", "import", exportFile],
         ] {
             let started = ContinuousClock.now
             let result = try await state.taskctl(arguments, environment: wait)

@@ -25,7 +25,8 @@ import Testing
     }
 
     static func write(_ entries: [Any], version: Any = 1, to path: String) throws {
-        let data = try JSONSerialization.data(withJSONObject: ["version": version, "keys": entries], options: [.sortedKeys])
+        let data = try JSONSerialization.data(
+            withJSONObject: ["version": version, "keys": entries], options: [.sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))
         chmod(path, 0o600)
     }
@@ -37,25 +38,25 @@ import Testing
     /// Each a change that breaks one field's rule, and that field.
     static var flawedFields: [(changes: [String: Any?], field: String)] {
         [
-        (["sha256": KeyHash(of: victimKey).hex.uppercased()], "sha256"),
-        (["sha256": String(KeyHash(of: victimKey).hex.dropLast())], "sha256"),
-        (["sha256": String(KeyHash(of: victimKey).hex.dropLast()) + "g"], "sha256"),
-        (["sha256": " " + KeyHash(of: victimKey).hex], "sha256"),
-        (["sha256": nil], "sha256"),
-        (["sha256": 12], "sha256"),
-        (["id": "k_0123456789AB"], "id"),
-        (["id": "k_0"], "id"),
-        (["id": "../../etc"], "id"),
-        (["tenant": "Victim"], "tenant"),
-        (["tenant": ""], "tenant"),
-        (["tenant": "open-0123456789abcdef0123"], "tenant"),
-        (["tenant": nil], "tenant"),
-        (["created_at": -1], "created_at"),
-        (["created_at": 253_402_300_800_000], "created_at"),
-        (["created_at": "yesterday"], "created_at"),
-        (["shard": 0], "shard"),
-        (["shard": 10_000], "shard"),
-        (["shard": "1"], "shard"),
+            (["sha256": KeyHash(of: victimKey).hex.uppercased()], "sha256"),
+            (["sha256": String(KeyHash(of: victimKey).hex.dropLast())], "sha256"),
+            (["sha256": String(KeyHash(of: victimKey).hex.dropLast()) + "g"], "sha256"),
+            (["sha256": " " + KeyHash(of: victimKey).hex], "sha256"),
+            (["sha256": nil], "sha256"),
+            (["sha256": 12], "sha256"),
+            (["id": "k_0123456789AB"], "id"),
+            (["id": "k_0"], "id"),
+            (["id": "../../etc"], "id"),
+            (["tenant": "Victim"], "tenant"),
+            (["tenant": ""], "tenant"),
+            (["tenant": "open-0123456789abcdef0123"], "tenant"),
+            (["tenant": nil], "tenant"),
+            (["created_at": -1], "created_at"),
+            (["created_at": 253_402_300_800_000], "created_at"),
+            (["created_at": "yesterday"], "created_at"),
+            (["shard": 0], "shard"),
+            (["shard": 10_000], "shard"),
+            (["shard": "1"], "shard"),
         ]
     }
 
@@ -91,7 +92,9 @@ import Testing
         #expect(contents.entries.count == 1)
     }
 
-    @Test(arguments: [#"{"keys":[],"version":2}"#, #"{"keys":[]}"#, #"{"version":1}"#, #"{"keys":{},"version":1}"#, "[]", ""])
+    @Test(arguments: [
+        #"{"keys":[],"version":2}"#, #"{"keys":[]}"#, #"{"version":1}"#, #"{"keys":{},"version":1}"#, "[]", "",
+    ])
     func aFileThatIsNotAVersion1KeysDocumentIsRefusedWhole(text: String) throws {
         let directory = try TemporaryDirectory()
         let path = directory.path + "/keys.json"
@@ -146,7 +149,8 @@ import Testing
         #expect(records.lines.allSatisfy { !$0.contains(hash.prefix(16)) && !$0.contains("0123456789ab") })
 
         let contents = try #require(try KeysFile.load(path: path))
-        #expect(contents.duplicatedHashes[KeyHash(of: Self.victimKey)]?.map(\.tenant.rawValue) == ["victim", "mallory"])
+        #expect(
+            contents.duplicatedHashes[KeyHash(of: Self.victimKey)]?.map(\.tenant.rawValue) == ["victim", "mallory"])
         // Revoking the entry that should not be there gives the key back to its tenant.
         _ = try KeysFile.revoke(id: "k_00000000000e", path: path)
         let ring = KeyRing(path: path, openMode: false, logger: Fixtures.logger)

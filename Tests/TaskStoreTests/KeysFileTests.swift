@@ -16,7 +16,8 @@ import Testing
         #expect(issued.key != other.key && issued.entry.id != other.entry.id)
         #expect(issued.entry.tenant == acme)
         #expect(
-            issued.entry.sha256.hex == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined()
+            issued.entry.sha256.hex
+                == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined()
         )
         #expect(try KeysFile.list(path: path) == [issued.entry, other.entry])
 

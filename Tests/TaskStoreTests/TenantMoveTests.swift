@@ -184,7 +184,8 @@ import Testing
         let targetKeys = targetDirectory.path + "/keys.json"
         // Another key with the same id is already there.
         let clash = KeyEntry(
-            id: issued.entry.id, tenant: try TenantID(parsing: "else"), sha256: try KeyHash(parsing: String(repeating: "0", count: 64)),
+            id: issued.entry.id, tenant: try TenantID(parsing: "else"),
+            sha256: try KeyHash(parsing: String(repeating: "0", count: 64)),
             createdAt: Timestamp(milliseconds: 0), shard: 1)
         #expect(try KeysFile.add([clash], path: targetKeys).added == [clash])
         #expect(throws: TenantMoveError.keyConflict(id: issued.entry.id)) {
