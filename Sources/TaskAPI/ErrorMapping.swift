@@ -210,18 +210,19 @@ extension UpgradeError: HTTPErrorConvertible {
 extension StoreError: HTTPErrorConvertible {
     var status: HTTPResponse.Status {
         switch self {
-        case .workspaceLimitReached: .tooManyRequests
+        case .workspaceLimitReached, .tenantCountReached, .workspaceCountReached: .tooManyRequests
         case .io: isUnavailable ? .serviceUnavailable : .internalServerError
-        case .lockTimeout, .tooManyWriters, .corrupt, .tenantFrozen: .serviceUnavailable
+        case .lockTimeout, .tooManyWriters, .processBusy, .corrupt, .tenantFrozen, .rollbackPending:
+            .serviceUnavailable
         case .keyNotFound, .encodingFailed: .internalServerError
         }
     }
 
     var code: String {
         switch self {
-        case .workspaceLimitReached: "limit_exceeded"
+        case .workspaceLimitReached, .tenantCountReached, .workspaceCountReached: "limit_exceeded"
         case .io: isUnavailable ? "unavailable" : "internal_error"
-        case .lockTimeout, .tooManyWriters, .corrupt, .tenantFrozen: "unavailable"
+        case .lockTimeout, .tooManyWriters, .processBusy, .corrupt, .tenantFrozen, .rollbackPending: "unavailable"
         case .keyNotFound, .encodingFailed: "internal_error"
         }
     }
@@ -232,11 +233,24 @@ extension StoreError: HTTPErrorConvertible {
         switch self {
         case .workspaceLimitReached(let limit):
             "This tenant already uses \(limit) workspaces, the most allowed; use an existing workspace_id."
+        case .tenantCountReached(let limit):
+            "This server (in open mode, where every new api_key is a new tenant) already holds \(limit) tenants, the"
+                + " most it allows, so a new key cannot write; keep using a key that has written before, or ask the"
+                + " server's operator to make room. Reads go on."
+        case .workspaceCountReached(let limit):
+            "This server (in open mode) already holds \(limit) workspaces over all keys, the most it allows, so no"
+                + " new workspace can be created; write to a workspace_id that you have used before, or ask the"
+                + " server's operator to make room. Reads go on."
         case .io where isUnavailable:
             "The task store cannot be written right now (disk full, read-only or failing); nothing was changed."
                 + " Try again later."
         case .lockTimeout, .tooManyWriters:
             "This workspace is busy with other changes; nothing was changed. Try again in a moment."
+        case .processBusy:
+            "The server is busy with changes to other workspaces; nothing was changed. Try again in a moment."
+        case .rollbackPending:
+            "This workspace cannot be used right now: a failed write could not be taken back yet (the disk is"
+                + " failing); nothing was changed. Try again later."
         case .tenantFrozen:
             "This tenant's data is being moved or maintained, so changes are paused for a few seconds; nothing was"
                 + " changed. Reads go on. Try again after the Retry-After delay."
@@ -249,8 +263,8 @@ extension StoreError: HTTPErrorConvertible {
         }
     }
 
-    /// A busy workspace is worth retrying within a second, a frozen tenant in two (a move takes a few), a full or
-    /// failing disk a little later.
+    /// A busy workspace or server is worth retrying within a second, a frozen tenant in two (a move takes a few), a
+    /// full or failing disk (or a failed write not yet taken back) a little later.
     var headerFields: HTTPFields {
         if isBusy { return [.retryAfter: "1"] }
         if case .tenantFrozen = self { return [.retryAfter: "2"] }

@@ -15,6 +15,10 @@ public struct ServiceSettings: Sendable, Equatable {
     public var maxConnectionsPerTenant: Int
     /// Accept any non-empty key as its own tenant (for sandboxes). Off by default.
     public var openMode: Bool
+    /// Open mode's bounds on the whole state directory (`store.maxTenants` and `.maxWorkspacesInAll` hold them when
+    /// open mode is on; they are not enforced without it).
+    public var openMaxTenants: Int
+    public var openMaxWorkspaces: Int
     public var logLevel: Logger.Level
     /// The store's tuning: checkpoint threshold, lock-wait deadline, cap on waiting writers.
     public var store: StoreOptions
@@ -30,6 +34,8 @@ public struct ServiceSettings: Sendable, Equatable {
         public var maxWorkspacesPerTenant: Int?
         public var maxConnectionsPerTenant: Int?
         public var openMode: Bool?
+        public var openMaxTenants: Int?
+        public var openMaxWorkspaces: Int?
         public var logLevel: String?
         public var checkpointBytes: Int?
         public var lockWaitMilliseconds: Int?
@@ -57,13 +63,21 @@ public struct ServiceSettings: Sendable, Equatable {
         let origins = try reader.value(of: SettingCatalog.corsOrigins, flag: overrides.corsOrigins)
             .split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         let level = try reader.value(of: SettingCatalog.logLevel, flag: overrides.logLevel)
-        let store = StoreOptions(
+        let openMode = try reader.value(of: SettingCatalog.openMode, flag: overrides.openMode)
+        let openMaxTenants = try reader.value(of: SettingCatalog.openMaxTenants, flag: overrides.openMaxTenants)
+        let openMaxWorkspaces = try reader.value(
+            of: SettingCatalog.openMaxWorkspaces, flag: overrides.openMaxWorkspaces)
+        var store = StoreOptions(
             checkpointBytes: Int64(
                 try reader.value(of: SettingCatalog.checkpointBytes, flag: overrides.checkpointBytes)),
             lockWait: .milliseconds(
                 try reader.value(of: SettingCatalog.lockWait, flag: overrides.lockWaitMilliseconds)),
             maxWritersPerWorkspace: try reader.value(
                 of: SettingCatalog.maxWaitingWriters, flag: overrides.maxWaitingWriters))
+        if openMode {
+            store.maxTenants = openMaxTenants
+            store.maxWorkspacesInAll = openMaxWorkspaces
+        }
         return ServiceSettings(
             stateDirectory: stateDirectory,
             keysFile: keysFile,
@@ -74,7 +88,9 @@ public struct ServiceSettings: Sendable, Equatable {
                 of: SettingCatalog.maxWorkspaces, flag: overrides.maxWorkspacesPerTenant),
             maxConnectionsPerTenant: try reader.value(
                 of: SettingCatalog.maxWebSocketConnections, flag: overrides.maxConnectionsPerTenant),
-            openMode: try reader.value(of: SettingCatalog.openMode, flag: overrides.openMode),
+            openMode: openMode,
+            openMaxTenants: openMaxTenants,
+            openMaxWorkspaces: openMaxWorkspaces,
             // The declaration accepts only names of levels.
             logLevel: Logger.Level(rawValue: level) ?? .info,
             store: store)
@@ -92,9 +108,12 @@ public struct ServiceSettings: Sendable, Equatable {
             "limit.workspaces": "\(maxWorkspacesPerTenant)",
             "limit.connections": "\(maxConnectionsPerTenant)",
             "open.mode": "\(openMode)",
+            "open.limit.tenants": "\(openMaxTenants)",
+            "open.limit.workspaces": "\(openMaxWorkspaces)",
             "store.checkpoint.bytes": "\(store.checkpointBytes)",
             "store.lock.wait": "\(store.lockWait)",
             "store.writers.max": "\(store.maxWritersPerWorkspace)",
+            "store.writers.process.max": "\(store.maxWritersInProcess.map { "\($0)" } ?? "none")",
         ]
     }
 }
@@ -105,9 +124,13 @@ extension ServiceSettings {
             && lhs.corsOrigins == rhs.corsOrigins && lhs.maxTasksPerWorkspace == rhs.maxTasksPerWorkspace
             && lhs.maxWorkspacesPerTenant == rhs.maxWorkspacesPerTenant
             && lhs.maxConnectionsPerTenant == rhs.maxConnectionsPerTenant && lhs.openMode == rhs.openMode
+            && lhs.openMaxTenants == rhs.openMaxTenants && lhs.openMaxWorkspaces == rhs.openMaxWorkspaces
             && lhs.logLevel == rhs.logLevel && lhs.store.checkpointBytes == rhs.store.checkpointBytes
             && lhs.store.lockWait == rhs.store.lockWait
             && lhs.store.maxWritersPerWorkspace == rhs.store.maxWritersPerWorkspace
+            && lhs.store.maxWritersInProcess == rhs.store.maxWritersInProcess
+            && lhs.store.maxTenants == rhs.store.maxTenants
+            && lhs.store.maxWorkspacesInAll == rhs.store.maxWorkspacesInAll
     }
 }
 

@@ -44,6 +44,19 @@ public enum SettingCatalog {
         summary: "Accept any non-empty key as its own tenant, true or false (sandboxes only)", default: false,
         readers: servers)
 
+    // In open mode a new key is a new tenant: these bound what keys nobody issued can make. 1,000 sandbox users with
+    // up to 10 workspaces each; at the default 10,000 tasks a workspace, 10,000 workspaces is at most ~25 GB of
+    // journals and checkpoints (about 250 bytes a task), a size a sandbox host can hold.
+    public static let openMaxTenants = Setting<Int>(
+        variable: "TASKD_OPEN_MAX_TENANTS", flag: "open-max-tenants",
+        summary: "Open mode: tenants (keys that have written) the state directory may hold (429 beyond)",
+        default: 1_000, in: 1...10_000_000, readers: servers)
+
+    public static let openMaxWorkspaces = Setting<Int>(
+        variable: "TASKD_OPEN_MAX_WORKSPACES", flag: "open-max-workspaces",
+        summary: "Open mode: workspaces the state directory may hold over all tenants (429 beyond)",
+        default: 10_000, in: 1...100_000_000, readers: servers)
+
     public static let logLevel = Setting<String>(
         variable: "TASKD_LOG_LEVEL", flag: "log-level",
         summary: "trace, debug, info, notice, warning, error or critical; logs go to stderr", default: "info",
@@ -65,9 +78,11 @@ public enum SettingCatalog {
         summary: "Milliseconds a change may wait for its workspace before a 503 with Retry-After",
         default: StoreOptions.defaultLockWaitMilliseconds, in: 1...600_000, readers: everyBinary)
 
-    // 12 of the responder's 16 threads by default: a burst of creates on one workspace never holds the last 4, which
-    // keep answering other workspaces and tenants; 8 refused so many creates of a burst (each refusal a full round
-    // trip on the same 2 cores) that the burst's own throughput fell by a third (BENCHMARKS.md, store).
+    // 12 by default: a burst of creates on one workspace then never holds the last 4 of 16 threads; 8 refused so many
+    // creates of a burst (each refusal a full round trip on the same 2 cores) that the burst's own throughput fell by
+    // a third (BENCHMARKS.md, store). taskd-fcgi also bounds the changes under way over all workspaces to half its
+    // threads (8 of the default 16), so that several busy workspaces together cannot hold the rest either; a value
+    // above that half changes nothing there.
     public static let maxWaitingWriters = Setting<Int>(
         variable: "TASKD_MAX_WAITING_WRITERS", flag: "max-waiting-writers",
         summary: "Changes one process lets wait for one workspace; one more gets a 503 at once",
@@ -115,9 +130,9 @@ public enum SettingCatalog {
 
     // In open mode every new key is a new tenant, so the per-tenant limit bounds nothing: this one counts every
     // connection. 1,000 idle connections cost taskd-ws about 6.5 MiB (docs/deploying.md, "Memory").
-    public static let maxOpenModeWebSocketConnections = Setting<Int>(
-        variable: "TASKD_OPEN_MODE_MAX_WS_CONNECTIONS", flag: "open-mode-max-ws-connections",
-        summary: "In open mode, WebSocket connections of all tenants together (429 beyond)", default: 1_000,
+    public static let openMaxWebSocketConnections = Setting<Int>(
+        variable: "TASKD_OPEN_MAX_WS_CONNECTIONS", flag: "open-max-ws-connections",
+        summary: "Open mode: WebSocket connections of all tenants together (429 beyond)", default: 1_000,
         in: 1...10_000_000, readers: [.webSocket])
 
     public static let webSocketListen = Setting<String>(
@@ -145,8 +160,8 @@ public enum SettingCatalog {
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
-        openMode, maxOpenModeWebSocketConnections, checkpointBytes, lockWait, maxWaitingWriters, logLevel,
-        fastCGISocket, fastCGISocketMode,
-        fastCGIThreads, fastCGIConnectionDeadline, webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
+        openMode, openMaxTenants, openMaxWorkspaces, openMaxWebSocketConnections, checkpointBytes, lockWait,
+        maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode, fastCGIThreads, fastCGIConnectionDeadline,
+        webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
     ]
 }

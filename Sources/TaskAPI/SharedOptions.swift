@@ -28,6 +28,12 @@ public struct SharedOptions: ParsableArguments {
     @Option(name: SettingCatalog.openMode.name, help: SettingCatalog.openMode.help)
     public var openMode: Bool?
 
+    @Option(name: SettingCatalog.openMaxTenants.name, help: SettingCatalog.openMaxTenants.help)
+    public var openMaxTenants: Int?
+
+    @Option(name: SettingCatalog.openMaxWorkspaces.name, help: SettingCatalog.openMaxWorkspaces.help)
+    public var openMaxWorkspaces: Int?
+
     @Option(name: SettingCatalog.logLevel.name, help: SettingCatalog.logLevel.help)
     public var logLevel: String?
 
@@ -53,6 +59,8 @@ public struct SharedOptions: ParsableArguments {
         overrides.maxTasksPerWorkspace = maxTasks
         overrides.maxWorkspacesPerTenant = maxWorkspaces
         overrides.openMode = openMode
+        overrides.openMaxTenants = openMaxTenants
+        overrides.openMaxWorkspaces = openMaxWorkspaces
         overrides.logLevel = logLevel
         overrides.checkpointBytes = checkpointBytes
         overrides.lockWaitMilliseconds = lockWaitMs

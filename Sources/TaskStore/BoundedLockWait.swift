@@ -11,7 +11,7 @@ import Glibc
 // A signal that arrives after the lock was granted (the timer fired in between) finds nothing to interrupt.
 // If no timer can be made, the wait falls back to polling.
 
-/// Blocking `flock(LOCK_EX)` that gives up at a deadline.
+/// Blocking `flock` (exclusive or shared) that gives up at a deadline.
 enum BoundedLockWait {
     /// A real-time signal no other part of taskd uses (glibc's `SIGRTMIN` + 6; libfcgi uses SIGUSR1 and SIGTERM).
     static let signal: Int32 = __libc_current_sigrtmin() + 6
@@ -24,14 +24,15 @@ enum BoundedLockWait {
         return sigaction(signal, &action, nil) == 0
     }()
 
-    static func lock(_ fd: Int32, path: String, deadline: Deadline) throws(StoreError) {
+    /// Takes `operation` (`LOCK_EX` or `LOCK_SH`) on `fd`, or throws `lockTimeout` once `deadline` has passed.
+    static func lock(_ fd: Int32, _ operation: Int32 = LOCK_EX, path: String, deadline: Deadline) throws(StoreError) {
         let started = Deadline.now
         func timeout() -> StoreError {
             .lockTimeout(
                 path: path, waitedMilliseconds: Int((Deadline.now.nanoseconds - started.nanoseconds) / 1_000_000))
         }
         guard isHandlerInstalled, let thread = currentThreadID(), let timer = makeTimer(for: thread) else {
-            try poll(fd, path: path, deadline: deadline, timeout: timeout)
+            try poll(fd, operation, path: path, deadline: deadline, timeout: timeout)
             return
         }
         defer { timer_delete(timer) }
@@ -48,7 +49,7 @@ enum BoundedLockWait {
                 it_interval: timespec(),
                 it_value: timespec(tv_sec: Int(remaining / 1_000_000_000), tv_nsec: Int(remaining % 1_000_000_000)))
             timer_settime(timer, 0, &expiry, nil)
-            if flock(fd, LOCK_EX) == 0 {
+            if flock(fd, operation) == 0 {
                 var disarm = itimerspec()
                 timer_settime(timer, 0, &disarm, nil)
                 return
@@ -60,10 +61,10 @@ enum BoundedLockWait {
 
     /// The fallback: `LOCK_NB` at once, then after pauses growing from 50 µs to 2 ms.
     private static func poll(
-        _ fd: Int32, path: String, deadline: Deadline, timeout: () -> StoreError
+        _ fd: Int32, _ operation: Int32, path: String, deadline: Deadline, timeout: () -> StoreError
     ) throws(StoreError) {
         var pause: UInt64 = 50_000
-        while try !Syscall.tryLock(fd, LOCK_EX, path: path) {
+        while try !Syscall.tryLock(fd, operation, path: path) {
             let remaining = deadline.remainingNanoseconds
             guard remaining > 0 else { throw timeout() }
             usleep(useconds_t(min(pause, remaining) / 1000))

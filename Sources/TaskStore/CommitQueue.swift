@@ -12,8 +12,10 @@
 // withdraws and reports `lockTimeout`; a leader whose deadline passes before the file lock is granted fails its own
 // change the same way and passes the lead on. And at most `limit` changes of this process may be inside the queue at
 // once: one more is refused at once with `tooManyWriters`, so that a burst on one workspace cannot occupy every
-// request thread of the responder while other tenants wait. A change already taken into a batch is never abandoned:
-// its write may be on its way to the disk, so its caller waits for the outcome.
+// request thread of the responder while other tenants wait. Nor can several busy workspaces together: the store admits
+// at most `maxWritersInProcess` changes at once over all workspaces (half the responder's threads; `CommitQueues`
+// counts them), and refuses one more at once with `processBusy`. A change already taken into a batch is never
+// abandoned: its write may be on its way to the disk, so its caller waits for the outcome.
 
 /// The changes of one process waiting for one workspace.
 final class CommitQueue: Sendable {

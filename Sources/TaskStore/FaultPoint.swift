@@ -17,6 +17,16 @@ public enum FaultPoint: String, CaseIterable, Sendable {
     case afterCheckpointRename = "after-checkpoint-rename"
     /// The journal was replaced by a new one that starts at the checkpoint (or a torn tail was truncated).
     case afterJournalRotate = "after-journal-rotate"
+    /// A durable batch's change-log records are about to be appended: the wait for `changes.lock` begins. Failing
+    /// here is that wait running out (or the log failing): the batch stays committed, only unannounced.
+    case changeLogLock = "change-log-lock"
+    /// A failed batch's lines are about to be cut off the journal again (also each later retry of that cut).
+    /// Failing here is the cut failing: the lines stay in the journal until a retry succeeds. Reached only after a
+    /// write failed, so the crash tests, which fail nothing, never see it (`isOnEveryWrite`).
+    case rollBack = "roll-back"
+
+    /// Whether every write passes this point when nothing fails (a crash test kills a writer there).
+    public var isOnEveryWrite: Bool { self != .rollBack }
 }
 
 /// What a fault hook decides at a point: carry on, or fail the step as if a system call had set `errno`.

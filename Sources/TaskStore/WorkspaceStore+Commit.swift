@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import TaskCore
 
 /// Group commit: see the design note in `CommitQueue.swift`.
@@ -27,12 +28,15 @@ extension WorkspaceStore {
         let files = files(key)
         var batch = [own]
         do {
+            // The lines of an earlier failed batch that could not be cut off: this process still holds the lock for
+            // them, and no change may build on them (see UncutJournals.swift).
+            try settleCut(key)
             let lock = try FileLock(path: files.lock, deadline: own.deadline)
             defer { lock.unlock() }
             batch += queue.takeWaiting()
             // Under the lock, before the state is read: see WorkspaceStore+Tenant.swift.
             try refuseIfFrozen(key.tenant)
-            let committed = try commitBatch(batch, key: key, files: files)
+            let committed = try commitBatch(batch, key: key, files: files, lock: lock)
             queue.finish(batch)
             if let committed, let position = committed.journalPosition, position.validEnd > options.checkpointBytes {
                 checkpointAfterCommit(committed, key: key, files: files)
@@ -46,10 +50,13 @@ extension WorkspaceStore {
     }
 
     /// Runs the batch's bodies on the current state, then appends and syncs their lines. Returns the committed
-    /// snapshot, or `nil` when no body changed anything. Throws (and writes nothing durable) when the state cannot
-    /// be read or the write fails; every change of the batch then fails with that error.
-    private func commitBatch(_ batch: [PendingChange], key: WorkspaceKey, files: WorkspaceFiles) throws(StoreError)
-        -> WorkspaceSnapshot?
+    /// snapshot, or `nil` when no body changed anything (or the committed journal could not be `fstat`ed: then there
+    /// is nothing to checkpoint from). Throws only while nothing of the batch is durable (the state cannot be read,
+    /// or the write or its sync failed and the lines were cut off again, or are kept from every use here until they
+    /// are: `rollBack`); every change of the batch then fails with that error. Once the sync has returned, the batch
+    /// is committed and nothing may fail it any more.
+    private func commitBatch(_ batch: [PendingChange], key: WorkspaceKey, files: WorkspaceFiles, lock: FileLock)
+        throws(StoreError) -> WorkspaceSnapshot?
     {
         let current = try snapshot(key)
         var next = current
@@ -78,27 +85,44 @@ extension WorkspaceStore {
             try fault(.afterSync, path: files.journal)
         } catch {
             // Nothing was acknowledged: take the lines back out, so that no reader keeps seeing them.
-            rollBack(journal.fd, to: journal.validEnd, files: files, key: key)
+            rollBack(journal.fd, to: journal.validEnd, files: files, key: key, lock: lock)
             throw error
         }
-        let identity = try Syscall.status(of: journal.fd, path: files.journal)
+        // Committed. Whatever fails from here on is logged, never thrown: the callers must hear that their changes
+        // happened, or they would retry changes that did.
+        announce(records, key: key)
+        guard let identity = try? Syscall.status(of: journal.fd, path: files.journal) else {
+            // The next read takes the journal from the file, batch included.
+            cache.remove(key)
+            return nil
+        }
         let validEnd = journal.validEnd + Int64(lines.count)
         next.source = .journal(
             .init(
                 identity: identity, validEnd: validEnd, lastLineStart: validEnd - Int64(lastLineLength),
                 lastLineCheck: next.chain, checkpoint: journal.checkpoint))
         cache.store(next, for: key)
+        return next
+    }
+
+    /// Appends a committed batch's records to the change log, waiting at most `changeLogWait` for its lock. A record
+    /// that cannot be appended is only logged here: followers find the change through `ChangeLogFollower.verify`.
+    private func announce(_ records: [ChangeRecord], key: WorkspaceKey) {
         do {
-            try changeLog.append(records)
+            try fault(.changeLogLock, path: changeLog.lockPath)
+            try changeLog.append(records, deadline: .after(options.changeLogWait))
             try fault(.afterChangeLog, path: changeLog.path)
         } catch {
-            // The change is committed; failing the request now would make the client retry a change that happened.
-            // Followers find the missing records through `ChangeLogFollower.verify`.
-            logger.error(
-                "Change committed but not logged",
-                metadata: ["store.workspace": "\(key)", "store.seq": "\(next.state.sequence)", "error": "\(error)"])
+            let metadata: Logger.Metadata = [
+                "store.workspace": "\(key)", "store.seq": "\(records.last?.sequence ?? 0)", "error": "\(error)",
+            ]
+            if case .lockTimeout = error {
+                logger.warning(
+                    "Change committed; the change log stayed locked, so it is not announced", metadata: metadata)
+            } else {
+                logger.error("Change committed but not logged", metadata: metadata)
+            }
         }
-        return next
     }
 
     /// The journal, open for appending at the end of its last good line: created (or converted from version 1)
@@ -130,17 +154,45 @@ extension WorkspaceStore {
         return (fd, validEnd, position.checkpoint)
     }
 
-    /// Cuts the journal back to `length` after a failed append (best effort: if even that fails, readers find the
-    /// unsynced lines; the next write's reader treats them by their checks like any other lines).
-    private func rollBack(_ fd: Int32, to length: Int64, files: WorkspaceFiles, key: WorkspaceKey) {
+    /// Cuts the journal back to `length` after a failed append, so that nothing of the batch, whose callers are
+    /// answered 503, stays. If even that fails, this process keeps the workspace's lock (`lock` is handed over to
+    /// `uncut`) and the workspace unavailable until a retry of the cut succeeds: see UncutJournals.swift.
+    private func rollBack(_ fd: Int32, to length: Int64, files: WorkspaceFiles, key: WorkspaceKey, lock: FileLock) {
         cache.remove(key)
         do {
+            try fault(.rollBack, path: files.journal)
             try Syscall.truncate(fd, to: length, path: files.journal)
             try Syscall.fdatasync(fd, path: files.journal)
         } catch {
+            let cut = UncutJournals.Cut(
+                journal: files.journal, identity: try? Syscall.status(of: fd, path: files.journal), length: length)
+            uncut.add(key, cut, lockDescriptor: lock.handOver())
             logger.error(
-                "Cannot take back a failed append", metadata: ["store.file": "\(files.journal)", "error": "\(error)"])
+                "Cannot take back a failed append; the workspace stays locked and unavailable here until it can",
+                metadata: [
+                    "store.workspace": "\(key)", "store.file": "\(files.journal)", "store.cut.offset": "\(length)",
+                    "error": "\(error)",
+                ])
         }
+    }
+
+    /// Retries a pending cut of the workspace's journal (see `rollBack`); nothing to do, and one atomic load, when
+    /// none is pending. Throws `rollbackPending` while the cut still fails.
+    func settleCut(_ key: WorkspaceKey) throws(StoreError) {
+        let didCut = try uncut.settle(key) { (cut) throws(StoreError) in
+            guard let fd = try Syscall.openIfExists(cut.journal, O_WRONLY) else { return }
+            defer { Syscall.close(fd) }
+            let current = try Syscall.status(of: fd, path: cut.journal)
+            // A journal replaced since (by hand: this process holds the lock) holds none of the lines.
+            if let identity = cut.identity, !current.isSameFile(as: identity) { return }
+            try fault(.rollBack, path: cut.journal)
+            // Never longer: a journal already shorter was cut by someone else.
+            if current.size > cut.length { try Syscall.truncate(fd, to: cut.length, path: cut.journal) }
+            try Syscall.fdatasync(fd, path: cut.journal)
+        }
+        guard didCut else { return }
+        logger.warning(
+            "A failed append was taken back; the workspace is available again", metadata: ["store.workspace": "\(key)"])
     }
 
     /// Asks the test hook, if any, what to do at `point`.

@@ -7,7 +7,7 @@ import TaskCore
 ///
 /// Layout under `directory` (see docs/state-directory.md): `workspaces/<enc(tenant)>/<enc(workspace)>/` holding
 /// `journal.log`, `checkpoint.json` and `lock` (or version 1's `state.json` until the first write converts it),
-/// `workspaces/<enc(tenant)>/.lock`, `changes.log`, `changes.log.1`, `changes.lock`.
+/// `workspaces/<enc(tenant)>/.lock`, `workspaces/.usage` (open mode), `changes.log`, `changes.log.1`, `changes.lock`.
 ///
 /// The interface stays narrow: read a workspace, run a change on one (`update`), list, and maintenance.
 public final class WorkspaceStore: Sendable {
@@ -18,6 +18,9 @@ public final class WorkspaceStore: Sendable {
     let changeLog: ChangeLogWriter
     let cache: WorkspaceCache
     let queues = CommitQueues()
+    let uncut = UncutJournals()
+    /// Open mode's bounds on tenants and workspaces in all; `nil` without them.
+    let usage: WorkspaceUsage?
     let logger: Logger
 
     /// Opens (creating if needed) a state directory. `readOnly` opens an existing one for reading only (the
@@ -32,6 +35,7 @@ public final class WorkspaceStore: Sendable {
         self.workspacesDirectory = directory + "/workspaces"
         self.changeLog = ChangeLogWriter(directory: directory, limit: options.changeLogLimit)
         self.cache = WorkspaceCache(taskLimit: options.cacheTaskLimit)
+        self.usage = WorkspaceUsage(workspacesDirectory: directory + "/workspaces", options: options)
         self.logger = logger
         if readOnly {
             guard Self.isExistingDirectory(directory) else {
@@ -41,7 +45,7 @@ public final class WorkspaceStore: Sendable {
         }
         do {
             try Syscall.makeDirectories(workspacesDirectory)
-            try changeLog.prepare()
+            try changeLog.prepare(deadline: .after(options.lockWait))
         } catch {
             // A read-only or full disk must not stop reads: writes fail (503) until it recovers.
             guard error.isUnavailable, Self.isExistingDirectory(directory) else { throw error }
@@ -81,8 +85,10 @@ public final class WorkspaceStore: Sendable {
         try snapshot(key).state
     }
 
-    /// The current snapshot, through the cache.
+    /// The current snapshot, through the cache. While the lines of a failed batch could not be cut off the journal,
+    /// retries the cut first and throws `rollbackPending` if it still fails (see UncutJournals.swift).
     func snapshot(_ key: WorkspaceKey) throws(StoreError) -> WorkspaceSnapshot {
+        try settleCut(key)
         let cached = cache.snapshot(key)
         let current = try WorkspaceReader(files: files(key)).read(cached: cached)
         if !current.isSameRead(as: cached) { cache.store(current, for: key) }
@@ -102,21 +108,27 @@ public final class WorkspaceStore: Sendable {
     /// So `body` may run twice and must not have effects outside the state it is given. It may run on another
     /// thread than the caller's (the batch's leader).
     ///
-    /// Each committed change advances `sequence` by exactly one (the store sets it). Waiting for the workspace is
-    /// bounded by `StoreOptions.lockWait` and `maxWritersPerWorkspace` (`StoreError.lockTimeout`, `.tooManyWriters`).
+    /// Each committed change advances `sequence` by exactly one (the store sets it). Every wait of the change (for the
+    /// tenant's or the workspace's lock, its turn behind other changes) ends at one deadline, `StoreOptions.lockWait`
+    /// from the call (`StoreError.lockTimeout`); beyond `maxWritersPerWorkspace` changes waiting for the workspace, or
+    /// `maxWritersInProcess` under way in the process, the change is refused at once (`.tooManyWriters`,
+    /// `.processBusy`).
     public func update<Result>(
         _ key: WorkspaceKey, _ body: (inout WorkspaceState) throws -> StoreUpdate<Result>
     ) throws -> Result {
+        try queues.admitWriter(limit: options.maxWritersInProcess)
+        defer { queues.dismissWriter() }
+        let deadline = Deadline.after(options.lockWait)
         let directory = workspaceDirectory(key)
         if try Syscall.status(directory) == nil {
             var scratch = WorkspaceState.empty
             let outcome = try body(&scratch)
             guard outcome.change != nil else { return outcome.result }
-            try createWorkspaceDirectory(key, at: directory)
+            try createWorkspaceDirectory(key, at: directory, deadline: deadline)
         }
         return try withoutActuallyEscaping(body) { escapable in
             var result: Result?
-            let change = PendingChange(deadline: .after(options.lockWait)) { state in
+            let change = PendingChange(deadline: deadline) { state in
                 let outcome = try escapable(&state)
                 result = outcome.result
                 return outcome.change
@@ -130,23 +142,40 @@ public final class WorkspaceStore: Sendable {
     }
 
     /// Creates a workspace's directory, unless the tenant already has `maxWorkspacesPerTenant` (counted under the
-    /// tenant's lock, so concurrent creators cannot overshoot).
-    private func createWorkspaceDirectory(_ key: WorkspaceKey, at directory: String) throws(StoreError) {
+    /// tenant's lock, so concurrent creators cannot overshoot) or, in open mode, the state directory holds as many
+    /// tenants or workspaces as it may (`usage`).
+    private func createWorkspaceDirectory(_ key: WorkspaceKey, at directory: String, deadline: Deadline)
+        throws(StoreError)
+    {
         let tenantDirectory = tenantDirectory(key.tenant)
+        guard let usage else {
+            _ = try makeWorkspaceDirectory(key, at: directory, in: tenantDirectory, deadline: deadline)
+            return
+        }
+        try usage.admit(tenantDirectory: tenantDirectory, workspaceDirectory: directory, deadline: deadline) {
+            () throws(StoreError) -> Bool in
+            try makeWorkspaceDirectory(key, at: directory, in: tenantDirectory, deadline: deadline)
+        }
+    }
+
+    /// Makes the workspace's directory (and its tenant's) under the tenant's lock; returns whether it made it.
+    private func makeWorkspaceDirectory(
+        _ key: WorkspaceKey, at directory: String, in tenantDirectory: String, deadline: Deadline
+    ) throws(StoreError) -> Bool {
         try Syscall.makeDirectories(tenantDirectory)
-        let lock = try FileLock(path: tenantDirectory + "/.lock")
+        let lock = try FileLock(path: tenantDirectory + "/.lock", deadline: deadline)
         defer { lock.unlock() }
-        if try Syscall.status(directory) != nil { return }
+        if try Syscall.status(directory) != nil { return false }
         // A frozen tenant gets no new workspace (its commits would be refused anyway: this only spares the directory).
         try refuseIfFrozen(key.tenant)
         let count = try (Syscall.directoryEntries(tenantDirectory) ?? []).count { !$0.hasPrefix(".") }
         guard count < maxWorkspacesPerTenant else {
             throw .workspaceLimitReached(limit: maxWorkspacesPerTenant)
         }
-        if try Syscall.makeDirectory(directory) {
-            try Syscall.fsyncDirectory(tenantDirectory)
-            logger.debug("Workspace created", metadata: ["store.workspace": "\(key)"])
-        }
+        guard try Syscall.makeDirectory(directory) else { return false }
+        try Syscall.fsyncDirectory(tenantDirectory)
+        logger.debug("Workspace created", metadata: ["store.workspace": "\(key)"])
+        return true
     }
 
     // MARK: Listing and maintenance
@@ -174,7 +203,7 @@ public final class WorkspaceStore: Sendable {
 
     /// Rotates the change log now (`taskctl log compact`): followers read the old file to its end, then move on.
     public func compactLog() throws(StoreError) {
-        try changeLog.rotateNow()
+        try changeLog.rotateNow(deadline: .after(options.lockWait))
     }
 
     /// How many workspaces and tasks this process holds decoded (for tests and benchmarks).

@@ -20,13 +20,21 @@ struct FastCGIConfiguration: Equatable, Sendable {
     var threads: Int
     var connectionDeadline: Duration
 
+    /// How many changes may be under way at once over all workspaces: half the request threads (at least one), so that
+    /// writers waiting for busy workspaces never hold more than half the threads and reads (and other tenants) keep
+    /// the rest. Beyond it a change is answered 503 with Retry-After at once.
+    static func writerLimit(threads: Int) -> Int {
+        max(1, threads / 2)
+    }
+
     /// Resolves and validates every setting; `processID` is compared with `LISTEN_PID`.
     static func resolve(
         options: FastCGIOptions, environment: [String: String], processID: Int32
     ) throws(ValidationError) -> FastCGIConfiguration {
-        let settings = try ServiceSettings.resolve(overrides: options.overrides, environment: environment)
+        var settings = try ServiceSettings.resolve(overrides: options.overrides, environment: environment)
         let reader = SettingReader(environment: environment)
         let threads = try reader.value(of: SettingCatalog.fastCGIThreads, flag: options.threads)
+        settings.store.maxWritersInProcess = writerLimit(threads: threads)
         let deadline = try reader.value(of: SettingCatalog.fastCGIConnectionDeadline, flag: options.connectionDeadline)
         let listener: Listener
         if let count = environment["LISTEN_FDS"].flatMap({ Int($0) }), count >= 1,

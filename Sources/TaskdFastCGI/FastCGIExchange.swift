@@ -41,14 +41,37 @@ struct FastCGIExchange: Sendable, Equatable {
         private static let all = Parameter.allCases
     }
 
+    /// What `CONTENT_LENGTH` announces.
+    enum DeclaredLength: Equatable, Sendable {
+        /// Absent or empty (nginx's `$content_length` of a request without a body): the body is what the stream
+        /// holds.
+        case none
+        case bytes(Int)
+        /// Not a decimal count of bytes: a sign, a space, another character, or more than 18 digits.
+        case unreadable
+    }
+
+    /// How the body failed to match its `CONTENT_LENGTH`. Such a request is answered 400 and never served: a body
+    /// cut short (its stream ended early) must not be taken for a complete shorter one, which may well parse.
+    enum BodyFault: Equatable, Sendable {
+        case unreadableLength
+        /// The stream ended after `received` of the `declared` bytes.
+        case shorter(declared: Int, received: Int)
+        /// More bytes followed the `declared` ones.
+        case longer(declared: Int)
+    }
+
     /// The values, indexed by `Parameter.rawValue`; a repeated name keeps its first value.
     private var values: [String?] = Array(repeating: nil, count: Parameter.allCases.count)
     /// At most `bodyLimit` bytes of the request body.
     var body: [UInt8] = []
+    /// Set when the body does not match `CONTENT_LENGTH`.
+    var bodyFault: BodyFault?
 
     subscript(_ parameter: Parameter) -> String? { values[parameter.rawValue] }
 
-    /// Parameters given by name (tests, and anything that is not libfcgi); unknown names are ignored.
+    /// Parameters given by name (tests, and anything that is not libfcgi); unknown names are ignored. `body` is the
+    /// whole body, checked against `CONTENT_LENGTH` as a received one would be.
     init(parameters: [String: String], body: [UInt8]) {
         for (name, value) in parameters {
             var name = name
@@ -57,6 +80,24 @@ struct FastCGIExchange: Sendable, Equatable {
             }
         }
         self.body = body
+        switch Self.declaredLength(self[.contentLength]) {
+        case .none: bodyFault = nil
+        case .unreadable: bodyFault = .unreadableLength
+        case .bytes(let declared) where body.count < declared:
+            bodyFault = .shorter(declared: declared, received: body.count)
+        case .bytes(let declared) where body.count > declared: bodyFault = .longer(declared: declared)
+        case .bytes: bodyFault = nil
+        }
+    }
+
+    /// Reads `CONTENT_LENGTH`: only ASCII digits, at most 18 of them (so the value fits any length taskd compares).
+    static func declaredLength(_ text: String?) -> DeclaredLength {
+        guard let text, !text.isEmpty else { return .none }
+        let digits = text.utf8
+        guard digits.count <= 18, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let value = Int(text)
+        else { return .unreadable }
+        return .bytes(value)
     }
 
     /// Copies the parameters taskd reads and reads the body, at most `bodyLimit` bytes (the handler answers 413 when
@@ -77,30 +118,58 @@ struct FastCGIExchange: Sendable, Equatable {
                 entry += 1
             }
         }
-        let declared = self[.contentLength].flatMap { Int($0) }
-        body = Self.readBody(from: request.pointee.in, declaredLength: declared, limit: bodyLimit)
+        (body, bodyFault) = Self.readBody(
+            from: request.pointee.in, declared: Self.declaredLength(self[.contentLength]), limit: bodyLimit)
     }
 
     private mutating func record(_ parameter: Parameter, _ value: String) {
         if values[parameter.rawValue] == nil { values[parameter.rawValue] = value }
     }
 
-    /// Reads the body into an array of the declared size without clearing it first, then whatever follows (a body
-    /// without a declared length) in stack-sized chunks, up to `limit`.
-    private static func readBody(from stream: UnsafeMutablePointer<FCGX_Stream>?, declaredLength: Int?, limit: Int)
-        -> [UInt8]
-    {
-        guard let stream else { return [] }
-        let expected = min(max(declaredLength ?? 0, 0), limit)
-        var body: [UInt8] = []
-        // Not for an empty body: an array of capacity 0 is the process-wide empty-array singleton, and this
-        // initializer writes its count there (ThreadSanitizer reported the writes of concurrent GETs racing).
-        if expected > 0 {
-            body = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
+    /// Reads the body and checks it against its declared length: exactly that many bytes, then the end of the stream.
+    /// A declared length of `limit` or more is too large for any endpoint: `limit` bytes are kept (the handler answers
+    /// 413) and the rest is read and dropped, counted to tell a body that ended early.
+    private static func readBody(
+        from stream: UnsafeMutablePointer<FCGX_Stream>?, declared: DeclaredLength, limit: Int
+    ) -> (body: [UInt8], fault: BodyFault?) {
+        switch declared {
+        case .unreadable:
+            if let stream { _ = drain(stream) }
+            return ([], .unreadableLength)
+        case .none:
+            return (stream.map { readToEnd($0, limit: limit) } ?? [], nil)
+        case .bytes(let declared):
+            guard declared > 0 else { return ([], stream.map { hasMore($0) } == true ? .longer(declared: 0) : nil) }
+            guard let stream else { return ([], .shorter(declared: declared, received: 0)) }
+            let expected = min(declared, limit)
+            // Read into an array of the declared size without clearing it first (not empty, so never the process-wide
+            // empty-array singleton, whose count this initializer would write: ThreadSanitizer saw concurrent GETs
+            // race on it).
+            let body = [UInt8](unsafeUninitializedCapacity: expected) { buffer, count in
                 count = fill(buffer, from: stream)
             }
+            if body.count < expected { return (body, .shorter(declared: declared, received: body.count)) }
+            if declared >= limit {
+                let (dropped, sawEnd) = drain(stream)
+                if sawEnd && limit + dropped < declared {
+                    return (body, .shorter(declared: declared, received: limit + dropped))
+                }
+                return (body, nil)
+            }
+            return (body, hasMore(stream) ? .longer(declared: declared) : nil)
         }
-        guard body.count == expected else { return body }
+    }
+
+    /// Whether the stream holds another byte (one is read; the rest is drained, so nginx sees the answer).
+    private static func hasMore(_ stream: UnsafeMutablePointer<FCGX_Stream>) -> Bool {
+        guard FCGX_GetChar(stream) >= 0 else { return false }
+        _ = drain(stream)
+        return true
+    }
+
+    /// A body without a declared length: whatever the stream holds, in stack-sized chunks, up to `limit`.
+    private static func readToEnd(_ stream: UnsafeMutablePointer<FCGX_Stream>, limit: Int) -> [UInt8] {
+        var body: [UInt8] = []
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4_096) { chunk in
             while body.count < limit {
                 let wanted = UnsafeMutableBufferPointer(rebasing: chunk[..<min(chunk.count, limit - body.count)])
@@ -109,7 +178,7 @@ struct FastCGIExchange: Sendable, Equatable {
                 body.append(contentsOf: wanted[..<read])
             }
         }
-        if body.count == limit { drain(stream) }
+        if body.count == limit { _ = drain(stream) }
         return body
     }
 
@@ -134,15 +203,16 @@ struct FastCGIExchange: Sendable, Equatable {
     /// Reads and drops the rest of a body too large to keep, so that nginx, still writing it, sees the answer
     /// rather than a connection closed under it (which it would report as a 502). nginx's
     /// `client_max_body_size` bounds it; `drainLimit` bounds it when nginx is configured without one (and the
-    /// connection's deadline bounds how long it may take).
-    private static func drain(_ stream: UnsafeMutablePointer<FCGX_Stream>) {
+    /// connection's deadline bounds how long it may take). Returns the bytes dropped and whether the stream ended.
+    private static func drain(_ stream: UnsafeMutablePointer<FCGX_Stream>) -> (dropped: Int, sawEnd: Bool) {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 16_384) { scratch in
             var drained = 0
             while drained < drainLimit {
                 let read = FCGX_GetStr(scratch.baseAddress, Int32(scratch.count), stream)
-                if read <= 0 { return }
+                if read <= 0 { return (drained, true) }
                 drained += Int(read)
             }
+            return (drained, false)
         }
     }
 

@@ -9,11 +9,14 @@ extension Request {
     /// `HTTP_ACCESS_CONTROL_REQUEST_HEADERS`.
     ///
     /// Throws when `REQUEST_METHOD` is missing or not an HTTP method token (nginx never forwards such a request; any
-    /// other local peer might): it is answered as the invalid request it is, never served as some other method.
+    /// other local peer might): it is answered as the invalid request it is, never served as some other method. Throws
+    /// too when the body does not match `CONTENT_LENGTH` (a body cut short, or a length that is not one), so that a
+    /// truncated body is never served as a complete one.
     init(fastCGI exchange: FastCGIExchange) throws(ValidationError) {
         guard let method = exchange[.requestMethod].flatMap({ HTTPRequest.Method($0) }) else {
             throw Self.unparsableMethod(exchange[.requestMethod])
         }
+        if let fault = exchange.bodyFault { throw Self.mismatchedBody(fault, length: exchange[.contentLength]) }
         self.init(
             method: method, path: Self.path(from: exchange), rawQuery: exchange[.queryString] ?? "",
             headerFields: Self.headerFields(from: exchange), body: exchange.body,
@@ -29,6 +32,24 @@ extension Request {
         let shown = String(raw.unicodeScalars.prefix(20).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
         return ValidationError(
             parameter: "REQUEST_METHOD", message: "The request method '\(shown)' is not an HTTP method.")
+    }
+
+    static func mismatchedBody(_ fault: FastCGIExchange.BodyFault, length: String?) -> ValidationError {
+        let message: String
+        switch fault {
+        case .unreadableLength:
+            let shown = String(
+                (length ?? "").unicodeScalars.prefix(20).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
+            message = "CONTENT_LENGTH '\(shown)' is not a length in bytes (a decimal integer); nothing was done."
+        case .shorter(let declared, let received):
+            message =
+                "The request body ended after \(received) of the \(declared) bytes its CONTENT_LENGTH announced;"
+                + " nothing was done. Send the whole body."
+        case .longer(let declared):
+            message =
+                "The request body is longer than the \(declared) bytes its CONTENT_LENGTH announced; nothing was done."
+        }
+        return ValidationError(parameter: "CONTENT_LENGTH", message: message)
     }
 
     private static func path(from exchange: FastCGIExchange) -> String {

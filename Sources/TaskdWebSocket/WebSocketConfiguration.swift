@@ -12,9 +12,9 @@ struct WebSocketOptions: ParsableArguments {
     var maxWsConnections: Int?
 
     @Option(
-        name: SettingCatalog.maxOpenModeWebSocketConnections.name,
-        help: SettingCatalog.maxOpenModeWebSocketConnections.help)
-    var openModeMaxWsConnections: Int?
+        name: SettingCatalog.openMaxWebSocketConnections.name,
+        help: SettingCatalog.openMaxWebSocketConnections.help)
+    var openMaxWsConnections: Int?
 
     @Option(name: SettingCatalog.webSocketListen.name, help: SettingCatalog.webSocketListen.help)
     var listen: String?
@@ -55,7 +55,7 @@ struct WebSocketConfiguration: Sendable, Equatable {
         let socketMode = UInt32(modeText, radix: 8) ?? 0o660
         let seconds = try reader.value(of: SettingCatalog.webSocketPingInterval, flag: options.pingInterval)
         let openModeLimit = try reader.value(
-            of: SettingCatalog.maxOpenModeWebSocketConnections, flag: options.openModeMaxWsConnections)
+            of: SettingCatalog.openMaxWebSocketConnections, flag: options.openMaxWsConnections)
         return WebSocketConfiguration(
             settings: settings, listen: listen, socketMode: socketMode,
             pingInterval: .milliseconds(Int64((seconds * 1_000).rounded())),

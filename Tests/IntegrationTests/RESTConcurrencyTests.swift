@@ -6,6 +6,24 @@ import Glibc
 /// Many clients at once, and a responder that dies or stops under load: no acknowledged task is ever lost.
 @Suite("REST under concurrency and crashes", .serialized, .timeLimit(.minutes(1)))
 struct RESTConcurrencyTests {
+    /// `POST /tasks` until it is answered 201, as a client honouring 503's `Retry-After` would (the responder lets at
+    /// most half its threads write at once and refuses the rest at once); a short pause stands for the delay.
+    static func createRetryingWhileBusy(_ harness: TaskdHarness, key: String, name: String) async throws -> Int {
+        for _ in 0..<1_000 {
+            let answer = try await harness.client.post(
+                harness.target("/tasks", key: key), json: TaskdHarness.taskBody(name: name, type: "gx.tiny"))
+            if answer.status == 503, answer.header("Retry-After") != nil {
+                try await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            guard answer.status == 201, let task = try answer.jsonObject()["task"] else {
+                throw HarnessError("POST /tasks failed: \(answer)")
+            }
+            return try WireTask(json: task).id
+        }
+        throw HarnessError("POST /tasks stayed busy")
+    }
+
     @Test func sixteenClientsMaking50CreatesEachGet800DistinctIDs() async throws {
         var options = TaskdHarness.Options()
         options.timeScale = 1
@@ -16,7 +34,8 @@ struct RESTConcurrencyTests {
                     group.addTask {
                         var ids: [Int] = []
                         for index in 0..<50 {
-                            ids.append(try await harness.createTask(key: key, name: "c\(client)-\(index)").id)
+                            ids.append(
+                                try await Self.createRetryingWhileBusy(harness, key: key, name: "c\(client)-\(index)"))
                         }
                         return ids
                     }
@@ -85,6 +104,64 @@ struct RESTConcurrencyTests {
 }
 
 extension RESTConcurrencyTests {
+    /// Writers flooding workspaces whose locks another process holds keep at most half the responder's threads: the
+    /// rest of the flood is refused at once, and a read of another tenant is answered at once.
+    @Test func busyWorkspacesHoldAtMostHalfTheWorkersSoAnotherTenantIsStillAnswered() async throws {
+        var options = TaskdHarness.Options()
+        options.threads = 8
+        options.startWebSocket = false
+        // Long enough that no writer gives up while the test looks.
+        options.environment["TASKD_LOCK_WAIT_MS"] = "30000"
+        try await TaskdHarness.with(options) { harness in
+            let key = try harness.issueKey(tenant: "acme")
+            let other = try harness.issueKey(tenant: "beta")
+            let workspaces = ["w1", "w2", "w3"]
+            for workspace in workspaces { _ = try await harness.createTask(key: key, workspace: workspace) }
+            _ = try await harness.createTask(key: other)
+            // Another process holds the three workspaces' locks.
+            let locks = workspaces.map { workspace in
+                open(
+                    RESTStoreFaultTests.workspaceDirectory(harness, workspace: workspace).appendingPathComponent("lock")
+                        .path, O_RDWR)
+            }
+            defer { for fd in locks where fd >= 0 { close(fd) } }
+            for fd in locks { #expect(fd >= 0 && flock(fd, LOCK_EX) == 0) }
+            let answers = AnswerLog()
+            let flood = Task {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<12 {
+                        group.addTask {
+                            let answer = try await harness.client.post(
+                                harness.target("/tasks", key: key, workspace: workspaces[index % 3]),
+                                json: TaskdHarness.taskBody(name: "flood \(index)", type: "gx.tiny"))
+                            await answers.record(answer)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            // 4 of the 8 threads may write: the other 8 creates are refused without waiting.
+            try await waitUntil("8 creates refused at once", timeout: .seconds(5)) { await answers.count == 8 }
+            for answer in await answers.all {
+                expectError(answer, status: 503, code: "unavailable")
+                #expect(answer.header("Retry-After") == "1")
+            }
+            // The 4 writers hold their threads; the other 4 answer reads at once.
+            let clock = ContinuousClock()
+            for _ in 0..<5 {
+                let started = clock.now
+                let answer = try await harness.client.get(harness.target("/tasks", key: other))
+                let took = clock.now - started
+                #expect(answer.status == 200, "\(answer)")
+                #expect(took < .milliseconds(500), "a read of another tenant took \(took)")
+            }
+            for fd in locks { flock(fd, LOCK_UN) }
+            try await flood.value
+            let statuses = await answers.all.map(\.status)
+            #expect(statuses.count { $0 == 201 } == 4 && statuses.count { $0 == 503 } == 8, "\(statuses)")
+        }
+    }
+
     @Test func aResponderInheritingItsSocketOnFD0ServesThroughNginx() async throws {
         try await TaskdHarness.with { harness in
             let key = try harness.issueKey()
@@ -99,6 +176,15 @@ extension RESTConcurrencyTests {
             #expect(try await harness.listTasks(key: key).map(\.id) == [1, 2])
         }
     }
+}
+
+/// The answers of concurrent requests, in arrival order.
+actor AnswerLog {
+    private(set) var all: [HTTPAnswer] = []
+
+    func record(_ answer: HTTPAnswer) { all.append(answer) }
+
+    var count: Int { all.count }
 }
 
 /// Clients creating tasks in a loop until stopped, recording every id answered 201. Answers other than 201 (502

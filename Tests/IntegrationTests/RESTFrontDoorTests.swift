@@ -194,6 +194,49 @@ struct RESTFrontDoorTests {
         }
     }
 
+    @Test func aBodyThatDoesNotMatchItsContentLengthIsA400AndCreatesNothing() async throws {
+        try await TaskdHarness.with(Self.options(threads: 2, deadline: 3)) { harness in
+            let key = try harness.issueKey()
+            // A whole JSON object: were the body taken as it arrived, it would create a task.
+            let body = Array(#"{"name":"cut","type":"gx.tiny"}"#.utf8)
+            func request(length: String) -> [UInt8] {
+                FastCGIRecord.begin()
+                    + FastCGIRecord.parameters([
+                        ("REQUEST_METHOD", "POST"), ("DOCUMENT_URI", "/tasks"), ("QUERY_STRING", "api_key=\(key)"),
+                        ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", length),
+                    ]) + FastCGIRecord.record(type: FastCGIRecord.params, content: [])
+            }
+            let stdin = { (bytes: [UInt8]) in FastCGIRecord.record(type: FastCGIRecord.stdin, content: bytes) }
+            let cases: [(String, [UInt8], Bool)] = [
+                // Its stdin ends (the empty record) ten bytes early.
+                ("stdin ended early", request(length: "\(body.count + 10)") + stdin(body) + stdin([]), false),
+                // The peer stops sending (half-closes) ten bytes early, without ending its stdin.
+                ("connection ended early", request(length: "\(body.count + 10)") + stdin(body), true),
+                // More than announced (blanks after the object).
+                ("longer", request(length: "\(body.count)") + stdin(body + Array("   ".utf8)) + stdin([]), false),
+                ("negative length", request(length: "-1") + stdin(body) + stdin([]), false),
+                ("not a number", request(length: "3l") + stdin(body) + stdin([]), false),
+                ("absurd length", request(length: "99999999999999999999") + stdin(body) + stdin([]), false),
+            ]
+            for (name, bytes, halfClose) in cases {
+                let peer = try FastCGIPeer(path: harness.fcgiSocket.path)
+                try peer.send(bytes)
+                if halfClose { peer.finishSending() }
+                try await peer.waitForEnd(timeout: .seconds(5))
+                let answer = peer.answer
+                #expect(answer.status == 400, "\(name): \(answer)")
+                #expect(answer.body.contains("invalid_request") && answer.body.contains("CONTENT_LENGTH"), "\(name)")
+            }
+            #expect(try await harness.listTasks(key: key).isEmpty, "a refused body created a task")
+            // The same request with the length it has is served.
+            let peer = try FastCGIPeer(path: harness.fcgiSocket.path)
+            try peer.send(request(length: "\(body.count)") + stdin(body) + stdin([]))
+            try await peer.waitForEnd(timeout: .seconds(5))
+            #expect(peer.answer.status == 201, "\(peer.answer)")
+            #expect(try await harness.listTasks(key: key).map(\.name) == ["cut"])
+        }
+    }
+
     @Test func anAcceptFailureThatCannotRecoverEndsTheProcessWithAFailureStatus() async throws {
         try await TaskdHarness.with(Self.options(threads: 2, deadline: 3)) { harness in
             // A responder on a listening socket handed over as fd 0 (as spawn-fcgi does), of which the test keeps a

@@ -38,6 +38,29 @@ struct RESTStoreFaultTests {
         }
     }
 
+    @Test func aChangeLogLockedElsewhereStillAnswersACommittedCreate201Promptly() async throws {
+        var options = TaskdHarness.Options()
+        options.startWebSocket = false
+        try await TaskdHarness.with(options) { harness in
+            let key = try harness.issueKey()
+            let first = try await harness.createTask(key: key)
+            // Another process holds changes.lock exclusively (as a rotation does, for microseconds) and keeps it.
+            let lock = open(harness.stateDirectory.appendingPathComponent("changes.lock").path, O_RDWR)
+            #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+            defer { close(lock) }
+            let started = ContinuousClock.now
+            let answer = try await harness.client.post(
+                harness.target("/tasks", key: key), json: TaskdHarness.taskBody(name: "x", type: "gx.tiny"))
+            let waited = ContinuousClock.now - started
+            // Durable before the change log is touched: committed, so answered 201 (the stream finds it by sequence).
+            #expect(answer.status == 201, "\(answer)")
+            #expect(waited < .seconds(3), "\(waited)")
+            #expect(try await harness.listTasks(key: key).map(\.id) == [first.id, first.id + 1])
+            flock(lock, LOCK_UN)
+            #expect(try await harness.createTask(key: key).id == first.id + 2)
+        }
+    }
+
     @Test func aDamagedJournalMakesOnlyItsWorkspace503NamingTheFileAndTaskctlSaysHowToRepair() async throws {
         try await TaskdHarness.with(TaskdHarness.Options()) { harness in
             let key = try harness.issueKey()

@@ -6,7 +6,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct WebSocketOpenModeTests {
     @Test func openModeRefusesConnectionsBeyondItsLimitOfAllTenantsTogether() async throws {
-        var options = WebSocketTests.options(environment: ["TASKD_OPEN_MODE_MAX_WS_CONNECTIONS": "3"])
+        var options = WebSocketTests.options(environment: ["TASKD_OPEN_MAX_WS_CONNECTIONS": "3"])
         options.openMode = true
         try await TaskdHarness.with(options) { harness in
             var clients: [WebSocketClient] = []
@@ -31,7 +31,7 @@ struct WebSocketOpenModeTests {
     }
 
     @Test func outsideOpenModeOnlyTheTenantLimitApplies() async throws {
-        let options = WebSocketTests.options(environment: ["TASKD_OPEN_MODE_MAX_WS_CONNECTIONS": "1"])
+        let options = WebSocketTests.options(environment: ["TASKD_OPEN_MAX_WS_CONNECTIONS": "1"])
         try await TaskdHarness.with(options) { harness in
             let clients = [
                 try await harness.openWebSocket(key: try harness.issueKey(tenant: "one")),

@@ -301,10 +301,30 @@ import Testing
         #expect(other.headerFields[.retryAfter] == nil)
         let limit = api.handler.errorResponse(for: StoreError.workspaceLimitReached(limit: 3), to: request)
         #expect(limit.status == .tooManyRequests)
+        // Open mode's bounds on the whole server: 429, saying what an honest user can do, and nothing about paths.
+        var limits: [Response] = []
+        for (error, advice) in [
+            (StoreError.tenantCountReached(limit: 1_000), "keep using a key that has written before"),
+            (.workspaceCountReached(limit: 10_000), "write to a workspace_id that you have used before"),
+        ] {
+            let response = api.handler.errorResponse(for: error, to: request)
+            #expect(response.status == .tooManyRequests && response.error?.code == "limit_exceeded")
+            #expect(response.error?.message.contains(advice) == true, "\(String(describing: response.error))")
+            #expect(response.headerFields[.retryAfter] == nil)
+            limits.append(response)
+        }
+        // A failed write not yet taken back: 503, nothing changed, try later.
+        let uncut = api.handler.errorResponse(for: StoreError.rollbackPending(path: "/x/journal.log"), to: request)
+        #expect(uncut.status == .serviceUnavailable && uncut.error?.code == "unavailable")
+        #expect(uncut.headerFields[.retryAfter] == "5")
+        #expect(uncut.error?.message.contains("/x") == false)
         // A busy workspace: 503 with Retry-After, and no error in the log (it is load, not a fault).
         let errorsBefore = api.recorder.entries.count { $0.level == .error }
         var busy: [Response] = []
-        for error in [StoreError.lockTimeout(path: "/x/lock", waitedMilliseconds: 5000), .tooManyWriters(limit: 12)] {
+        for error in [
+            StoreError.lockTimeout(path: "/x/lock", waitedMilliseconds: 5000), .tooManyWriters(limit: 12),
+            .processBusy(limit: 8),
+        ] {
             let response = api.handler.errorResponse(for: error, to: request)
             #expect(response.status == .serviceUnavailable && response.error?.code == "unavailable")
             #expect(response.headerFields[.retryAfter] == "1")
@@ -312,7 +332,7 @@ import Testing
             busy.append(response)
         }
         #expect(api.recorder.entries.count { $0.level == .error } == errorsBefore)
-        for response in [readOnly, full, failing, other, limit] + busy {
+        for response in [readOnly, full, failing, other, limit, uncut] + limits + busy {
             #expect(response.headerFields[.accessControlAllowOrigin] == "*")
         }
     }

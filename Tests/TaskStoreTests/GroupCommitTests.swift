@@ -94,6 +94,45 @@ import Testing
         #expect(try store.read(key).tasks.count == 4)
     }
 
+    @Test func beyondTheProcessWideWriterCapAChangeToAnyWorkspaceIsRefusedAtOnceWhileReadsGoOn() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(
+            directory, options: StoreOptions(lockWait: .seconds(10), maxWritersInProcess: 2))
+        let busy = try [Fixtures.key("acme", "a"), Fixtures.key("beta", "b")]
+        let idle = try Fixtures.key("gamma", "c")
+        for key in busy + [idle] { try Fixtures.create(in: store, key) }
+        // Other processes hold the two busy workspaces' locks: one change waits for each, two in all.
+        let held = try busy.map { key -> Int32 in
+            let fd = open(store.workspaceDirectory(key) + "/lock", O_RDWR | O_CLOEXEC)
+            #expect(fd >= 0 && flock(fd, LOCK_EX) == 0)
+            return fd
+        }
+        defer { for fd in held { close(fd) } }
+        let outcomes = try await Threads.run(count: 3) { index -> String in
+            guard index == 2 else {
+                return "created \(try Fixtures.create(in: store, busy[index]).rawValue)"
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while store.queues.writersUnderWay < 2 && ContinuousClock.now < deadline { usleep(1_000) }
+            var results: [String] = []
+            // A third change, to a workspace nobody holds, is refused without waiting; a read is answered.
+            let started = ContinuousClock.now
+            do {
+                try Fixtures.create(in: store, idle)
+                results.append("created")
+            } catch {
+                let fast = ContinuousClock.now - started < .milliseconds(500)
+                results.append(error as? StoreError == .processBusy(limit: 2) && fast ? "refused" : "\(error)")
+            }
+            results.append("read \(try store.read(idle).tasks.count)")
+            for fd in held { flock(fd, LOCK_UN) }
+            return results.joined(separator: ", ")
+        }
+        #expect(outcomes == ["created 2", "created 2", "refused, read 1"])
+        #expect(store.queues.writersUnderWay == 0)
+        #expect(try Fixtures.create(in: store, idle).rawValue == 2)
+    }
+
     @Test func aBodyErrorFailsOnlyItsOwnChangeInABatch() async throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(

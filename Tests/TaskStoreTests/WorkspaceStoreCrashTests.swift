@@ -11,7 +11,7 @@ import Testing
 @Suite(.serialized) struct WorkspaceStoreCrashTests {
     typealias Probe = WorkspaceStoreProcessTests.Probe
 
-    @Test(.timeLimit(.minutes(4)), arguments: FaultPoint.allCases)
+    @Test(.timeLimit(.minutes(4)), arguments: FaultPoint.allCases.filter(\.isOnEveryWrite))
     func aWriterKilledAtThisStepLosesNothingAcknowledged(point: FaultPoint) async throws {
         let directory = try TemporaryDirectory()
         let path = directory.path

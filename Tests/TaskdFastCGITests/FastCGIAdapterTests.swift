@@ -75,6 +75,37 @@ import Testing
         #expect(try Request(fastCGI: exchange).method.rawValue == "PURGE")
     }
 
+    @Test(arguments: [
+        ("", FastCGIExchange.DeclaredLength.none), ("0", .bytes(0)), ("42", .bytes(42)), ("007", .bytes(7)),
+        ("999999999999999999", .bytes(999_999_999_999_999_999)), ("1000000000000000000", .unreadable),
+        ("-5", .unreadable), ("+5", .unreadable), (" 5", .unreadable), ("5 ", .unreadable), ("0x10", .unreadable),
+        ("1e3", .unreadable), ("\u{661}", .unreadable), ("abc", .unreadable),
+    ])
+    func contentLengthIsADecimalCountOfBytes(text: String, expected: FastCGIExchange.DeclaredLength) {
+        #expect(FastCGIExchange.declaredLength(text) == expected)
+    }
+
+    @Test func aBodyThatDoesNotMatchItsContentLengthIsAnInvalidRequest() throws {
+        let body = Array(#"{"name":"a","type":"gx.tiny"}"#.utf8)
+        let base = ["REQUEST_METHOD": "POST", "DOCUMENT_URI": "/tasks", "QUERY_STRING": "api_key=k"]
+        for (length, fault) in [
+            ("40", FastCGIExchange.BodyFault.shorter(declared: 40, received: body.count)),
+            ("10", .longer(declared: 10)), ("-1", .unreadableLength), ("29 ", .unreadableLength),
+        ] {
+            let exchange = FastCGIExchange(parameters: base.merging(["CONTENT_LENGTH": length]) { $1 }, body: body)
+            #expect(exchange.bodyFault == fault, "\(length)")
+            do {
+                _ = try Request(fastCGI: exchange)
+                Issue.record("a body with CONTENT_LENGTH \(length) was accepted")
+            } catch {
+                #expect(error.parameter == "CONTENT_LENGTH")
+            }
+        }
+        for parameters in [base.merging(["CONTENT_LENGTH": "\(body.count)"]) { $1 }, base] {
+            #expect(try Request(fastCGI: FastCGIExchange(parameters: parameters, body: body)).body == body)
+        }
+    }
+
     @Test func aResponseBecomesACGIAnswer() {
         var fields = HTTPFields()
         fields[.contentType] = "application/json; charset=utf-8"

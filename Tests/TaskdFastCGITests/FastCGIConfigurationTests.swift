@@ -74,6 +74,24 @@ import TaskCore
         }
     }
 
+    @Test(arguments: [(1, 1), (2, 1), (3, 1), (4, 2), (16, 8), (17, 8), (1_024, 512)])
+    func writersUnderWayAreBoundedToHalfTheThreads(threads: Int, writers: Int) throws {
+        let configuration = try resolve(["--threads", "\(threads)"])
+        #expect(configuration.settings.store.maxWritersInProcess == writers)
+    }
+
+    @Test func openModeBoundsTenantsAndWorkspacesInAllAndKeyedModeDoesNot() throws {
+        let keyed = try resolve([], ["TASKD_OPEN_MAX_TENANTS": "5"])
+        #expect(keyed.settings.store.maxTenants == nil && keyed.settings.store.maxWorkspacesInAll == nil)
+        let open = try resolve(["--open-mode", "true", "--open-max-workspaces", "50"], ["TASKD_OPEN_MAX_TENANTS": "5"])
+        #expect(open.settings.store.maxTenants == 5)
+        #expect(open.settings.store.maxWorkspacesInAll == 50)
+        let defaults = try resolve([], ["TASKD_OPEN_MODE": "true"])
+        #expect(defaults.settings.store.maxTenants == SettingCatalog.openMaxTenants.defaultValue)
+        #expect(defaults.settings.store.maxWorkspacesInAll == SettingCatalog.openMaxWorkspaces.defaultValue)
+        #expect(throws: ValidationError.self) { try resolve([], ["TASKD_OPEN_MAX_TENANTS": "0"]) }
+    }
+
     @Test func aSocketPathTooLongForSunPathIsRejected() throws {
         #expect(throws: ValidationError.self) { try resolve(["--socket", "/" + String(repeating: "s", count: 120)]) }
     }
