@@ -13,7 +13,7 @@ import TaskCore
 /// before a head arrives, `decided` fails.
 ///
 /// It holds a bounded amount whatever the client sends: the head (NIO's parser limits it to 80 KiB), never a body
-/// (a handshake has none: up to `maximumBodyBytes` is read and dropped, more closes the connection), nothing after the
+/// (a handshake has none: up to `maximumBodyBytes` is read and dropped, more is answered 413), nothing after the
 /// request (pipelined requests are dropped); and once the request is complete it reads nothing more until the request
 /// is decided, so bytes sent meanwhile wait in the client's socket, not in the server.
 final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
@@ -25,7 +25,7 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Decides a request from its head (on the channel's event loop, or completing there).
     typealias Decide = @Sendable (HTTPRequestHead, any Channel) -> EventLoopFuture<UpgradeGate.Admission>
 
-    /// The most body bytes read (and dropped) before the connection is closed.
+    /// The most body bytes read (and dropped) before the request is answered 413.
     static let maximumBodyBytes = 65_536
 
     private let api: APIHandler
@@ -74,12 +74,21 @@ final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
             bodyBytes += part.readableBytes
             if bodyBytes > Self.maximumBodyBytes {
                 isDone = true
-                context.close(promise: nil)
+                refuseBody(context: context)
             }
         case .end:
             hasEnd = true
             proceedIfComplete(context: context)
         }
+    }
+
+    /// Answers 413 to a request whose body is over the limit (whatever the gate decides), and closes.
+    private func refuseBody(context: ChannelHandlerContext) {
+        guard let head, let request = try? Request(head: head) else {
+            context.close(promise: nil)
+            return
+        }
+        respond(api.errorResponse(for: BodyError.tooLarge(limit: Self.maximumBodyBytes), to: request), context: context)
     }
 
     func read(context: ChannelHandlerContext) {

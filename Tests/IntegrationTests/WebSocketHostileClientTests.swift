@@ -52,6 +52,22 @@ struct WebSocketHostileClientTests {
         }
     }
 
+    /// A handshake that carries a body (nginx passes up to 1 MiB of one on): taskd-ws reads at most 64 KiB of it and
+    /// answers 413 as JSON, without an upgrade.
+    @Test func aHandshakeWithALargeBodyIsAnswered413() async throws {
+        try await TaskdHarness.with(WebSocketTests.options()) { harness in
+            let key = try harness.issueKey()
+            let client = try await RawSocketClient.connect(port: harness.httpPort)
+            var request = RawSocketClient.handshake(target: harness.target("/ws/tasks", key: key))
+            request.removeLast(2)
+            request += Array("Content-Length: 200000\r\n\r\n".utf8) + [UInt8](repeating: 0x78, count: 200_000)
+            try await client.sendAll(request)
+            let response = try await client.readResponse(timeout: .seconds(5))
+            #expect(response.status == 413, "\(response)")
+            #expect(response.text.contains(#""code":"payload_too_large""#), "\(response)")
+        }
+    }
+
     private static func run(
         _ harness: TaskdHarness, hostileKey: String, honestGroup: MultiThreadedEventLoopGroup
     ) async throws {
