@@ -19,6 +19,6 @@ bench_prepare_prefix() {
     scripts/render-nginx.sh \
         "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$prefix" "ERROR_LOG=$prefix/logs/error.log" \
         "ACCESS_LOG=off" "FCGI_SOCKET=$prefix/fcgi.sock" "WS_UPSTREAM=unix:$prefix/ws.sock" "RATE_LIMIT=1000000r/s" \
-        "RATE_BURST=1000000" "HTTP_PORT=$port" "OPENAPI_DIR=$root/openapi" \
+        "RATE_BURST=1000000" "WS_CONNECTIONS_PER_ADDRESS=65535" "HTTP_PORT=$port" "OPENAPI_DIR=$root/openapi" \
         "WEB_DIR=$root/web" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$prefix/nginx.conf"
 }

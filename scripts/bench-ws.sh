@@ -60,7 +60,8 @@ if [[ "$(id -u)" == 0 ]]; then user_directive="user root root;"; fi
 scripts/render-nginx.sh \
     "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$prefix/floor" \
     "ERROR_LOG=$prefix/floor/logs/error.log" "ACCESS_LOG=off" "FCGI_SOCKET=$prefix/floor/none.sock" \
-    "WS_UPSTREAM=unix:$prefix/floor.sock" "RATE_LIMIT=1000000r/s" "RATE_BURST=1000000" "HTTP_PORT=$floor_port" \
+    "WS_UPSTREAM=unix:$prefix/floor.sock" "RATE_LIMIT=1000000r/s" "RATE_BURST=1000000" \
+    "WS_CONNECTIONS_PER_ADDRESS=65535" "HTTP_PORT=$floor_port" \
     "OPENAPI_DIR=$root/openapi" "WEB_DIR=$root/web" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" \
     >"$prefix/floor/nginx.conf"
 

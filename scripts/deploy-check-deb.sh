@@ -2,7 +2,7 @@
 # `make deploy-check`: the Debian package in a fresh Debian 12 container booted with systemd (systemd-nspawn), as
 # docs/deploying.md tells an operator: install it, enable the nginx site, issue a key, then create, list and read a
 # WebSocket through nginx; upgrade to a rebuilt package (<version>+b1) under REST load and show the state survived;
-# remove; purge. The container has no Swift toolchain. Needs root, and Debian's mirror for debootstrap and for the
+# a downgrade refused by the package's prerm; remove; purge. The container has no Swift toolchain. Needs root, and Debian's mirror for debootstrap and for the
 # package's dependencies.
 #
 #   make deploy-check         # builds dist/taskd_<version>_<arch>.deb and the +b1 rebuild first
@@ -149,6 +149,20 @@ check "the site is still enabled" 'in_container "test -e /etc/nginx/sites-enable
 listed="$(in_network curl -s -H "$host" "$url?api_key=$key")"
 check "the key and the task survived: $listed" 'grep -q "\"name\":\"first\"" <<<"$listed"'
 check "taskctl check passes" 'in_container "taskctl check" >/dev/null'
+
+echo "== a downgrade below the state format is refused (the package's floor raised to $version+b1 for this check)"
+# The installed prerm refuses; dpkg then asks the incoming package's prerm (failed-upgrade), which upholds it.
+downgraded=0
+in_container "cd /root && TASKD_PRERM_FORMAT_SINCE=$version+b1 dpkg -i ./$first" >"$cache/downgrade.log" 2>&1 ||
+    downgraded=$?
+check "dpkg refused the downgrade to $version (exit $downgraded)" '[[ $downgraded != 0 ]]'
+check "the refusal says how to export first" 'grep -q "taskctl tenant export --live TENANT" "$cache/downgrade.log"'
+check "the package is still $version+b1, installed" \
+    '[[ $(in_container "dpkg-query -W -f=\\\${Status}/\\\${Version} taskd") == "install ok installed/$version+b1" ]]'
+check "both services are still active" \
+    '[[ $(in_container "systemctl is-active taskd-fcgi.service taskd-ws.service" | sort -u) == active ]]'
+listed="$(in_network curl -s -H "$host" "$url?api_key=$key")"
+check "the key and the task are still served: $listed" 'grep -q "\"name\":\"first\"" <<<"$listed"'
 
 echo "== remove, then purge"
 apt_get "remove taskd" || { cat "$cache/apt.log" >&2; fail=1; }

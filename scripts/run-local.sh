@@ -45,7 +45,8 @@ fi
 scripts/render-nginx.sh \
     "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "ERROR_LOG=stderr" \
     "ACCESS_LOG=$run/logs/access.log taskd" "FCGI_SOCKET=$run/fcgi.sock" "WS_UPSTREAM=unix:$run/ws.sock" \
-    "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" "HTTP_PORT=$port" \
+    "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" \
+    "WS_CONNECTIONS_PER_ADDRESS=${TASKD_WS_CONNECTIONS_PER_ADDRESS:-10000}" "HTTP_PORT=$port" \
     "OPENAPI_DIR=$root/openapi" "WEB_DIR=$root/web" \
     "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" >"$run/nginx.conf"
 "$nginx_bin" -t -q -p "$run/" -c "$run/nginx.conf"

@@ -5,8 +5,9 @@
 #
 # Shard N listens on TASKD_HTTP_PORT + N and keeps its state in $TASKD_STATE_DIR/shard-N (default
 # var/state-$TASKD_HTTP_PORT/shard-N); the front's routes file (moved tenants' keys) is $TASKD_STATE_DIR/front.
-# TASKD_SKIP_BUILD=1 and TASKD_BIN_DIR work as for make run; TASKD_RATE_LIMIT and TASKD_RATE_BURST set the front's
-# per-address limit (the shards behind it see only the front's address, so theirs is lifted).
+# TASKD_SKIP_BUILD=1 and TASKD_BIN_DIR work as for make run; TASKD_RATE_LIMIT, TASKD_RATE_BURST and
+# TASKD_WS_CONNECTIONS_PER_ADDRESS set the front's per-address limits (the shards behind it see only the front's
+# address, so theirs are lifted).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -41,7 +42,7 @@ trap 'local_stack_stop 100 "taskd shards stopped."; exit 0' INT TERM
 for shard in $(seq "$shards"); do
     env -u TASKD_KEYS_FILE TASKD_HTTP_PORT=$((port + shard)) TASKD_STATE_DIR="$state/shard-$shard" \
         TASKD_SHARD="$shard" TASKD_DEMO_TENANT="demo-$shard" TASKD_SKIP_BUILD=1 TASKD_BIN_DIR="$bin" \
-        TASKD_RATE_LIMIT=1000000r/s TASKD_RATE_BURST=1000000 \
+        TASKD_RATE_LIMIT=1000000r/s TASKD_RATE_BURST=1000000 TASKD_WS_CONNECTIONS_PER_ADDRESS=65535 \
         scripts/run-local.sh >"$run/logs/shard-$shard.log" 2>&1 &
     pids+=($!)
 done
@@ -83,7 +84,8 @@ scripts/render-nginx.sh --template nginx/front.conf.template \
     "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "PID_FILE=$run/nginx.pid" \
     "ERROR_LOG=stderr" "ACCESS_LOG=$run/logs/access.log taskd_front" "LISTEN=127.0.0.1:$port" "SERVER_NAME=localhost" \
     "SERVER_DIRECTIVES=" \
-    "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" "DEFAULT_SHARD=1" \
+    "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" \
+    "WS_CONNECTIONS_PER_ADDRESS=${TASKD_WS_CONNECTIONS_PER_ADDRESS:-10000}" "DEFAULT_SHARD=1" \
     "ROUTES_FILE=$routes" "SHARDS_FILE=$run/shards.conf" >"$run/nginx.conf"
 "$nginx_bin" -t -q -p "$run/" -c "$run/nginx.conf" -g 'daemon off;'
 if ! (ulimit -n 24576) 2>/dev/null; then

@@ -162,6 +162,15 @@ extension LimitError: HTTPErrorConvertible {
         switch self {
         case .connections(let limit):
             "This tenant already has \(limit) open WebSocket connections, the most allowed; close one first."
+        case .openModeConnections(let limit):
+            "This open-mode server already holds \(limit) WebSocket connections, the most it allows; try again later."
+        }
+    }
+
+    var headerFields: HTTPFields {
+        switch self {
+        case .connections: [:]
+        case .openModeConnections: [.retryAfter: "5"]
         }
     }
 }

@@ -128,6 +128,13 @@ public enum SettingCatalog {
         summary: "WebSocket connections per tenant (429 beyond)", default: 100, in: 1...10_000_000,
         readers: [.webSocket])
 
+    // In open mode every new key is a new tenant, so the per-tenant limit bounds nothing: this one counts every
+    // connection. 1,000 idle connections cost taskd-ws about 6.5 MiB (docs/deploying.md, "Memory").
+    public static let openMaxWebSocketConnections = Setting<Int>(
+        variable: "TASKD_OPEN_MAX_WS_CONNECTIONS", flag: "open-max-ws-connections",
+        summary: "Open mode: WebSocket connections of all tenants together (429 beyond)", default: 1_000,
+        in: 1...10_000_000, readers: [.webSocket])
+
     public static let webSocketListen = Setting<String>(
         variable: "TASKD_WS_LISTEN", flag: "listen", summary: "unix:/path or HOST:PORT to listen on",
         default: "unix:/run/taskd/ws.sock", readers: [.webSocket])
@@ -153,8 +160,8 @@ public enum SettingCatalog {
     /// Every declaration, in the order the README's table lists them.
     public static let all: [any SettingDeclaration] = [
         stateDirectory, keysFile, slots, timeScale, corsOrigins, maxTasks, maxWorkspaces, maxWebSocketConnections,
-        openMode, openMaxTenants, openMaxWorkspaces, checkpointBytes, lockWait, maxWaitingWriters, logLevel,
-        fastCGISocket, fastCGISocketMode, fastCGIThreads, fastCGIConnectionDeadline, webSocketListen,
-        webSocketSocketMode, webSocketPingInterval, shard,
+        openMode, openMaxTenants, openMaxWorkspaces, openMaxWebSocketConnections, checkpointBytes, lockWait,
+        maxWaitingWriters, logLevel, fastCGISocket, fastCGISocketMode, fastCGIThreads, fastCGIConnectionDeadline,
+        webSocketListen, webSocketSocketMode, webSocketPingInterval, shard,
     ]
 }

@@ -37,6 +37,8 @@ public struct TenantExportDocument: Sendable {
 extension WireFormat {
     public static let tenantExportFormat = "taskd-tenant"
     public static let tenantExportVersion = 1
+    /// The latest `exported_at` an export may carry: the last millisecond of year 9999.
+    public static let latestExportTime: Int64 = 253_402_300_799_999
 
     /// Everything before the first workspace; `keys` is a JSON array.
     public static func tenantExportOpening(tenant: TenantID, exportedAt: Timestamp, frozen: Bool, keys: [UInt8])
@@ -68,7 +70,10 @@ extension WireFormat {
 
     public static let tenantExportClosing: [UInt8] = Array("\n]}\n".utf8)
 
-    /// Reads an export, checking every workspace like a checkpoint.
+    /// Reads an export, checking every field: `format`, `version`, `tenant` (a tenant name), `exported_at` (0 to
+    /// `latestExportTime`), `frozen`, each workspace's `id` (a workspace id, once only) and `state` (a checkpoint
+    /// document of the current format, read by the checkpoint decoder and so checked like one). A failure names the
+    /// field (`workspaces[2].state: …`). `keys` is returned as written, for TaskStore to check.
     public static func decodeTenantExport(_ bytes: [UInt8]) throws(WireFormatError) -> TenantExportDocument {
         try decodeWhole(bytes) { reader, buffer throws(WireFormatError) in try readTenantExport(&reader, buffer) }
     }
@@ -83,60 +88,96 @@ extension WireFormat {
         var frozen: Bool?
         var keys: [UInt8]?
         var workspaces: [TenantExportDocument.Workspace] = []
+        var seen = Set<String>()
         try reader.readObject { (reader, key) throws(WireFormatError) in
-            switch key {
-            case "format": format = try reader.readString()
-            case "version": version = try reader.readInt64()
-            case "tenant": tenant = try reader.readString()
-            case "exported_at": exportedAt = try reader.readInt64()
-            case "frozen": frozen = try readBoolean(&reader, buffer)
-            case "keys": keys = try rawValue(&reader, buffer)
-            case "workspaces":
+            guard seen.insert(key).inserted else { throw reader.failure("\(key): appears twice") }
+            if key == "workspaces" {
                 try reader.readArray { (reader) throws(WireFormatError) in
-                    workspaces.append(try readExportedWorkspace(&reader))
+                    workspaces.append(try readExportedWorkspace(&reader, index: workspaces.count))
                 }
-            default: try reader.skipValue()
+                return
+            }
+            do throws(WireFormatError) {
+                switch key {
+                case "format": format = try reader.readString()
+                case "version": version = try reader.readInt64()
+                case "tenant": tenant = try reader.readString()
+                case "exported_at": exportedAt = try reader.readInt64()
+                case "frozen": frozen = try readBoolean(&reader, buffer)
+                case "keys": keys = try rawValue(&reader, buffer)
+                default: try reader.skipValue()
+                }
+            } catch {
+                throw WireFormatError(message: "\(key): \(error.message)")
             }
         }
-        guard format == tenantExportFormat else { throw reader.failure("this is not a taskd tenant export") }
-        guard version == Int64(tenantExportVersion) else {
-            throw reader.failure("export version \(version.map { "\($0)" } ?? "?") is not \(tenantExportVersion)")
+        guard format == tenantExportFormat else {
+            throw reader.failure("format: this is not a taskd tenant export (\(tenantExportFormat))")
         }
-        guard let tenant, let exportedAt, let frozen, let keys else {
-            throw reader.failure("the export lacks one of tenant, exported_at, frozen, keys")
+        guard version == Int64(tenantExportVersion) else {
+            throw reader.failure(
+                "version: \(version.map { "\($0)" } ?? "missing"), not \(tenantExportVersion), the only one this taskd reads"
+            )
+        }
+        guard let tenant else { throw reader.failure("tenant: missing") }
+        guard let exportedAt else { throw reader.failure("exported_at: missing") }
+        guard let frozen else { throw reader.failure("frozen: missing") }
+        guard let keys else { throw reader.failure("keys: missing") }
+        guard (0...latestExportTime).contains(exportedAt) else {
+            throw reader.failure("exported_at: \(exportedAt) is outside 0 to \(latestExportTime) (milliseconds)")
         }
         let tenantID: TenantID
         do {
             tenantID = try TenantID(parsing: tenant)
         } catch {
-            throw reader.failure(error.message)
+            throw reader.failure("tenant: \(error.message)")
         }
-        guard Set(workspaces.map(\.id)).count == workspaces.count else {
-            throw reader.failure("a workspace appears twice")
+        var ids = Set<WorkspaceID>()
+        for (index, workspace) in workspaces.enumerated() where !ids.insert(workspace.id).inserted {
+            throw reader.failure("workspaces[\(index)].id: workspace \(workspace.id) appears twice")
         }
         return TenantExportDocument(
             tenant: tenantID, exportedAt: Timestamp(rawValue: exportedAt), frozen: frozen, keys: keys,
             workspaces: workspaces)
     }
 
-    private static func readExportedWorkspace(_ reader: inout JSONReader) throws(WireFormatError)
+    private static func readExportedWorkspace(_ reader: inout JSONReader, index: Int) throws(WireFormatError)
         -> TenantExportDocument.Workspace
     {
+        let field = "workspaces[\(index)]"
         var id: String?
         var stored: (state: WorkspaceState, format: Int, chain: UInt32)?
+        var seen = Set<String>()
         try reader.readObject { (reader, key) throws(WireFormatError) in
+            guard seen.insert(key).inserted else { throw reader.failure("\(field).\(key): appears twice") }
             switch key {
-            case "id": id = try reader.readString()
-            case "state": stored = try readWorkspace(&reader)
+            case "id":
+                do throws(WireFormatError) {
+                    id = try reader.readString()
+                } catch {
+                    throw WireFormatError(message: "\(field).id: \(error.message)")
+                }
+            case "state":
+                // The checkpoint decoder itself, so that an exported workspace is checked exactly like a stored one.
+                do throws(WireFormatError) {
+                    stored = try readWorkspace(&reader)
+                } catch {
+                    throw WireFormatError(message: "\(field).state: \(error.message)")
+                }
             default: try reader.skipValue()
             }
         }
-        guard let id, let stored else { throw reader.failure("a workspace lacks its id or its state") }
+        guard let id else { throw reader.failure("\(field).id: missing") }
+        guard let stored else { throw reader.failure("\(field).state: missing") }
         let workspaceID: WorkspaceID
         do {
             workspaceID = try WorkspaceID(parsing: id)
         } catch {
-            throw reader.failure(error.message)
+            throw reader.failure("\(field).id: \(error.message)")
+        }
+        guard stored.format == storeFormat else {
+            throw reader.failure(
+                "\(field).state: format \(stored.format), not \(storeFormat): an export holds checkpoint documents")
         }
         return TenantExportDocument.Workspace(id: workspaceID, state: stored.state, chain: stored.chain)
     }

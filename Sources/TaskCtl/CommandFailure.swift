@@ -15,6 +15,8 @@ struct CommandFailure: Error, CustomStringConvertible {
         case corrupt = 65
         /// Reading or writing the state failed.
         case io = 74
+        /// A lock (the keys file's, a workspace's) stayed held by another process past the wait: retry.
+        case busy = 75
         /// The state dir or keys file is not accessible to this user.
         case permission = 77
         /// A TASKD_* setting is invalid.
@@ -31,7 +33,15 @@ struct CommandFailure: Error, CustomStringConvertible {
 
     /// Classifies a store error.
     init(_ error: StoreError) {
-        self.init(Self.kind(of: error), error.description)
+        switch error {
+        case .lockTimeout(let path, let waited):
+            self.init(
+                .busy,
+                "Another process holds \(path) (an edit under way): gave up after \(waited) ms, nothing was changed."
+                    + " Retry; TASKD_LOCK_WAIT_MS sets how long to wait.")
+        default:
+            self.init(Self.kind(of: error), error.description)
+        }
     }
 
     var description: String { message }
@@ -40,6 +50,7 @@ struct CommandFailure: Error, CustomStringConvertible {
         switch error {
         case .corrupt: .corrupt
         case .keyNotFound: .problem
+        case .lockTimeout: .busy
         case .io(_, _, let errno) where errno == EACCES || errno == EPERM: .permission
         default: .io
         }

@@ -32,9 +32,17 @@ struct KeyCommand: ParsableCommand {
         func run() throws {
             try CommandFailure.reporting {
                 let tenant = try TenantID(parsing: tenant)
+                guard !KeyRing.isOpenModeName(tenant) else {
+                    throw CommandFailure(
+                        .usage,
+                        "'\(tenant)' has the form open mode gives its sandboxes (open- and 20 hex digits): no issued key"
+                            + " may belong to it. Choose another tenant name.")
+                }
                 let context = try options.makeContext()
                 let shard = try context.setting(SettingCatalog.shard, flag: shard)
-                let issued = try KeysFile.issue(tenant: tenant, shard: shard, path: context.settings.keysFile)
+                let issued = try KeysFile.issue(
+                    tenant: tenant, shard: shard, path: context.settings.keysFile,
+                    lockWait: context.settings.store.lockWait)
                 try context.output.emit(
                     IssuedKeyOutput(entry: KeyOutput(issued.entry), key: issued.key),
                     text: [
@@ -86,7 +94,9 @@ struct KeyCommand: ParsableCommand {
         func run() throws {
             try CommandFailure.reporting {
                 let context = try options.makeContext()
-                let entry = KeyOutput(try KeysFile.revoke(id: id, path: context.settings.keysFile))
+                let entry = KeyOutput(
+                    try KeysFile.revoke(
+                        id: id, path: context.settings.keysFile, lockWait: context.settings.store.lockWait))
                 try context.output.emit(
                     ["revoked": entry], text: ["Revoked key \(entry.id) of tenant \(entry.tenant)."])
             }
@@ -106,7 +116,7 @@ struct KeyOutput: Encodable {
     init(_ entry: KeyEntry) {
         id = entry.id
         tenant = entry.tenant.rawValue
-        sha256 = entry.sha256
+        sha256 = entry.sha256.hex
         createdAt = Output.format(entry.createdAt)
         shard = entry.shard
     }

@@ -37,37 +37,6 @@ struct StateChecker {
         return report
     }
 
-    // MARK: Keys
-
-    private func checkKeys(_ report: inout CheckReport) {
-        let path = settings.keysFile
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            if errno == ENOENT {
-                report.warning(path, "There is no keys file: no key was ever issued (taskctl key add TENANT).")
-            } else {
-                report.problem(path, "The keys file cannot be read: \(Self.errnoText()).")
-            }
-            return
-        }
-        if info.st_mode & 0o077 != 0 {
-            report.problem(
-                path,
-                "The keys file is accessible to other users (mode \(String(info.st_mode & 0o777, radix: 8)));"
-                    + " it must be 0600.")
-        }
-        do {
-            let entries = try KeysFile.list(path: path)
-            report.keys = entries.count
-            var seen = Set<String>()
-            for entry in entries where !seen.insert(entry.id).inserted {
-                report.problem(path, "Key id \(entry.id) appears more than once.")
-            }
-        } catch {
-            report.problem(path, "The keys file is unusable: \(error).")
-        }
-    }
-
     // MARK: Change log
 
     /// Checks every record of the log (oldest file first); returns the last sequence logged per workspace.
@@ -233,7 +202,7 @@ struct StateChecker {
         return messages
     }
 
-    private static func errnoText() -> String {
+    static func errnoText() -> String {
         String(cString: strerror(errno))
     }
 

@@ -87,7 +87,8 @@ struct TenantCommand: ParsableCommand {
                     throw CommandFailure(
                         .problem, "Tenant \(tenant) is not frozen here: freeze it and move it before retiring it.")
                 }
-                let removed = try KeysFile.removeAll(of: tenant, path: context.settings.keysFile)
+                let removed = try KeysFile.removeAll(
+                    of: tenant, path: context.settings.keysFile, lockWait: context.settings.store.lockWait)
                 try context.output.emit(
                     ["retired": tenant.rawValue, "keys_removed": "\(removed.count)"],
                     text: ["Removed \(removed.count) key(s) of tenant \(tenant); its workspaces stay here, frozen."])

@@ -89,11 +89,13 @@ public struct FrontRoutes: Equatable, Sendable {
     }
 
     /// Reads the file at `path` (empty when missing), applies `body` and replaces the file atomically, holding
-    /// `<path>.lock` so that two operators' edits do not interleave.
+    /// `<path>.lock` so that two operators' edits do not interleave; waits at most `lockWait` for another edit
+    /// (`StoreError.lockTimeout`, nothing changed).
     public static func edit<Result>(
-        path: String, _ body: (inout FrontRoutes) throws(StoreError) -> Result
+        path: String, lockWait: Duration = KeysFile.defaultLockWait,
+        _ body: (inout FrontRoutes) throws(StoreError) -> Result
     ) throws(StoreError) -> Result {
-        let lock = try FileLock(path: path + ".lock")
+        let lock = try FileLock(path: path + ".lock", deadline: .after(lockWait))
         defer { lock.unlock() }
         var routes = FrontRoutes()
         if let bytes = try AtomicFile.read(path) {

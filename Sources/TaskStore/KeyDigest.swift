@@ -16,8 +16,9 @@ enum KeyDigest {
         return text
     }
 
-    /// Parses 64 hex digits (either case); `nil` otherwise.
-    static func bytes(fromHex text: String) -> [UInt8]? {
+    /// Parses exactly 64 lower-case hex digits (the only spelling `hex` writes); `nil` for anything else, upper case
+    /// included.
+    static func bytes(fromLowerHex text: String) -> [UInt8]? {
         let digits = Array(text.utf8)
         guard digits.count == 64 else { return nil }
         var bytes: [UInt8] = []
@@ -60,7 +61,6 @@ enum KeyDigest {
         switch digit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
         default: nil
         }
     }

@@ -16,6 +16,9 @@ public final class KeyRing: Sendable {
 
     private struct Cache {
         var entries: [Entry] = []
+        /// Digests no key may be granted by (held by two entries, or by an entry that breaks a rule): they are
+        /// refused even in open mode, where an unknown key would otherwise become a tenant of its own.
+        var refused: Set<[UInt8]> = []
         var identity: Syscall.FileIdentity?
         var hasLoaded = false
         var checkedAt: ContinuousClock.Instant?
@@ -43,7 +46,9 @@ public final class KeyRing: Sendable {
 
     /// The key's tenant, or nil when unknown/revoked. Re-reads the keys file when it changed (stat at most every
     /// ~200 ms, so a revoke takes effect within 1 s), SHA-256 of the key compared in constant time against every
-    /// entry. Open mode: an unknown non-empty key is its own tenant, named "open-" + first 20 hex of its SHA-256.
+    /// entry. A key whose hash two entries hold, or an entry that breaks the file's rules, grants nothing (fail closed;
+    /// `taskctl check` names them). Open mode: an unknown non-empty key is its own tenant, named "open-" + first 20
+    /// hex of its SHA-256 (`isOpenModeName`).
     public func tenant(for key: APIKey) -> TenantID? {
         grant(for: key)?.tenant
     }
@@ -80,19 +85,37 @@ public final class KeyRing: Sendable {
             return Self.match(digest, in: cache.entries)
         }
         if let recent { return recent }
-        let known: TenantID? = cache.write { cache in
+        let (known, refused): (TenantID?, Bool) = cache.write { cache in
             refreshIfDue(&cache)
-            if let found = Self.match(digest, in: cache.entries) { return found }
+            if let found = Self.match(digest, in: cache.entries) { return (found, false) }
             // A key just issued must work at once: an unknown key looks at the file again (one stat; it is read only
             // when it changed). Known keys keep the interval, which bounds how long a revoked one still works.
-            guard refreshIfDue(&cache, force: true) else { return nil }
-            return Self.match(digest, in: cache.entries)
+            let changed = refreshIfDue(&cache, force: true)
+            return (changed ? Self.match(digest, in: cache.entries) : nil, cache.refused.contains(digest))
         }
         if let known { return known }
-        guard openMode, !emptyKey else { return nil }
-        return try? TenantID(parsing: "open-" + KeyDigest.hex(digest).prefix(20))
+        guard openMode, !emptyKey, !refused else { return nil }
+        return try? TenantID(parsing: Self.openModePrefix + KeyDigest.hex(digest).prefix(Self.openModeHexDigits))
     }
 
+    static let openModePrefix = "open-"
+    static let openModeHexDigits = 20
+
+    /// Whether `tenant` has the form of an open-mode sandbox's name (`open-` and 20 lower-case hex digits). No issued
+    /// key may belong to such a tenant: in open mode its workspaces are the sandbox of whoever holds the key whose
+    /// hash begins with those digits.
+    public static func isOpenModeName(_ tenant: TenantID) -> Bool {
+        let name = tenant.rawValue.utf8
+        guard name.count == openModePrefix.utf8.count + openModeHexDigits, name.starts(with: openModePrefix.utf8)
+        else { return false }
+        return name.dropFirst(openModePrefix.utf8.count).allSatisfy { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+        }
+    }
+
+    /// The tenant of the entry whose digest is `digest`. The ring holds no two entries with one digest (those are
+    /// refused when the file is read), so at most one matches.
     private static func match(_ digest: [UInt8], in entries: [Entry]) -> TenantID? {
         var match: TenantID?
         // Every entry is compared, whatever matched before, so timing says nothing about the list.
@@ -125,6 +148,7 @@ public final class KeyRing: Sendable {
             }
             cache.statError = error
             cache.replaceEntries(with: [])
+            cache.refused = []
             cache.identity = nil
             cache.hasLoaded = false
             return
@@ -138,6 +162,7 @@ public final class KeyRing: Sendable {
                 logger.warning("The keys file does not exist; no key is accepted", metadata: ["keys.path": "\(path)"])
             }
             cache.replaceEntries(with: [])
+            cache.refused = []
             return
         }
         if identity.permissions & 0o077 != 0 {
@@ -146,21 +171,29 @@ public final class KeyRing: Sendable {
                 metadata: ["keys.path": "\(path)", "keys.mode": "\(String(identity.permissions, radix: 8))"])
         }
         do {
-            let document = try KeysFile.read(path: path)
-            let entries = document.keys.compactMap { entry -> Entry? in
-                guard let digest = KeyDigest.bytes(fromHex: entry.sha256) else {
-                    logger.warning("Skipping a key entry with a malformed hash", metadata: ["key.id": "\(entry.id)"])
-                    return nil
-                }
-                return Entry(digest: digest, tenant: entry.tenant)
+            let contents = try KeysFile.load(path: path) ?? KeysFile.Contents()
+            cache.replaceEntries(
+                with: contents.usableEntries.map { Entry(digest: $0.sha256.bytes, tenant: $0.tenant) })
+            cache.refused = Set(contents.refusedHashes.map(\.bytes))
+            // Once per load, naming no key: `taskctl check` names the entries, to the operator only.
+            if !contents.problems.isEmpty {
+                logger.warning(
+                    "Refusing keys whose entries break the keys file's rules; taskctl check names them",
+                    metadata: ["keys.path": "\(path)", "keys.flawed": "\(contents.problems.count)"])
             }
-            cache.replaceEntries(with: entries)
+            let duplicated = contents.duplicatedHashes
+            if !duplicated.isEmpty {
+                logger.warning(
+                    "Refusing keys whose hash appears more than once in the keys file; taskctl check names them",
+                    metadata: ["keys.path": "\(path)", "keys.duplicated": "\(duplicated.count)"])
+            }
             logger.info("Keys loaded", metadata: ["keys.path": "\(path)", "keys.count": "\(cache.entries.count)"])
         } catch {
             logger.error(
                 "Cannot read the keys file; no key is accepted",
                 metadata: ["keys.path": "\(path)", "error": "\(error)"])
             cache.replaceEntries(with: [])
+            cache.refused = []
         }
     }
 }

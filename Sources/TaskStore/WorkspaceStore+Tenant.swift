@@ -54,9 +54,14 @@ extension WorkspaceStore {
     }
 
     /// Writes `state` as the workspace's checkpoint, with a fresh journal continuing it: its tasks, next id and
-    /// sequence as they were. Refuses a workspace that was ever written (`workspaceNotEmpty`) unless `replacing`.
-    /// The tenant's limit on workspaces does not apply: the workspaces existed before.
-    public func importWorkspace(_ key: WorkspaceKey, state: WorkspaceState, chain: UInt32, replacing: Bool) throws {
+    /// sequence as they were. Only a workspace that was never written is written over; one that already holds exactly
+    /// this state (same sequence and chain) is left as it is when `replacing` (and refused with `workspaceNotEmpty`
+    /// otherwise); anything else is refused with `workspaceMoved`, since writing over it would undo its own changes.
+    /// Returns whether it wrote. The tenant's limit on workspaces does not apply: the workspaces existed before.
+    @discardableResult
+    public func importWorkspace(_ key: WorkspaceKey, state: WorkspaceState, chain: UInt32, replacing: Bool) throws
+        -> Bool
+    {
         let files = files(key)
         if try Syscall.status(files.directory) == nil {
             try Syscall.makeDirectories(files.directory)
@@ -65,9 +70,11 @@ extension WorkspaceStore {
         let lock = try FileLock(path: files.lock, deadline: .after(options.lockWait))
         defer { lock.unlock() }
         let current = try snapshot(key)
-        guard replacing || (current.state.sequence == 0 && current.state.tasks.isEmpty) else {
-            throw TenantMoveError.workspaceNotEmpty(key)
-        }
+        guard
+            try Self.mayImport(
+                key, over: current.state, chain: current.chain, exported: state, exportedChain: chain,
+                replacing: replacing)
+        else { return false }
         cache.remove(key)
         var next = WorkspaceSnapshot(state: state, chain: chain, source: .nothing)
         next.source = .journal(try writeCheckpoint(next, files: files))
@@ -77,5 +84,22 @@ extension WorkspaceStore {
             metadata: [
                 "store.workspace": "\(key)", "store.seq": "\(state.sequence)", "store.tasks": "\(state.tasks.count)",
             ])
+        return true
+    }
+
+    /// Whether an import writes `exported` over the workspace as it is here (`current`, `chain`): true when it was
+    /// never written; false when it already holds the exported state (same sequence and chain) and `replacing`.
+    /// Throws `workspaceNotEmpty` for that state without `replacing`, and `workspaceMoved` for any other: a
+    /// workspace that took writes since the export (or holds another history) is never rolled back by an import.
+    static func mayImport(
+        _ key: WorkspaceKey, over current: WorkspaceState, chain: UInt32, exported: WorkspaceState,
+        exportedChain: UInt32, replacing: Bool
+    ) throws(TenantMoveError) -> Bool {
+        if current.sequence == 0 && current.tasks.isEmpty { return true }
+        guard current.sequence == exported.sequence, chain == exportedChain else {
+            throw .workspaceMoved(key, sequence: current.sequence, exportedSequence: exported.sequence)
+        }
+        guard replacing else { throw .workspaceNotEmpty(key) }
+        return false
     }
 }

@@ -5,30 +5,41 @@ import TaskAPI
 import TaskCore
 
 /// Holds the connection's one request until it is decided, in front of NIO's upgrade handler: a refused request is
-/// answered here with its JSON error and the connection closed; an accepted one is passed on, whole, to the upgrader,
-/// and this handler leaves the pipeline.
+/// answered here with its JSON error and the connection closed; an accepted one is passed on to the upgrader, and this
+/// handler leaves the pipeline.
 ///
 /// The decision is made once, from the request head, and completes `decided`, which the upgrader's `shouldUpgrade`
 /// and the stream it starts read. A request NIO's parser cannot read is answered 400 here too. If the connection ends
 /// before a head arrives, `decided` fails.
-final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// It holds a bounded amount whatever the client sends: the head (NIO's parser limits it to 80 KiB), never a body
+/// (a handshake has none: up to `maximumBodyBytes` is read and dropped, more is answered 413), nothing after the
+/// request (pipelined requests are dropped); and once the request is complete it reads nothing more until the request
+/// is decided, so bytes sent meanwhile wait in the client's socket, not in the server.
+final class AdmissionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
     /// Decides a request from its head (on the channel's event loop, or completing there).
     typealias Decide = @Sendable (HTTPRequestHead, any Channel) -> EventLoopFuture<UpgradeGate.Admission>
 
+    /// The most body bytes read (and dropped) before the request is answered 413.
+    static let maximumBodyBytes = 65_536
+
     private let api: APIHandler
     private let decide: Decide
     private let decided: EventLoopPromise<UpgradeGate.Admission>
-    /// The request's parts read so far, passed on once it is accepted.
-    private var parts: [HTTPServerRequestPart] = []
+    /// The request's head, passed on once it is accepted.
+    private var head: HTTPRequestHead?
     private var admission: UpgradeGate.Admission?
-    private var hasHead = false
+    private var bodyBytes = 0
     private var hasEnd = false
     private var isDone = false
     private var isRemoved = false
+    /// A read the pipeline asked for while the complete request waits for its decision.
+    private var isReadHeld = false
 
     init(api: APIHandler, decided: EventLoopPromise<UpgradeGate.Admission>, decide: @escaping Decide) {
         self.api = api
@@ -37,13 +48,11 @@ final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isDone else { return }
-        let part = unwrapInboundIn(data)
-        parts.append(part)
-        switch part {
+        guard !isDone, !hasEnd else { return }
+        switch unwrapInboundIn(data) {
         case .head(let head):
-            guard !hasHead else { return }
-            hasHead = true
+            guard self.head == nil else { return }
+            self.head = head
             decide(head, context.channel).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
                 guard !self.isRemoved else {
                     self.decided.completeWith(result)
@@ -61,11 +70,32 @@ final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
                     context.close(promise: nil)
                 }
             }
-        case .body:
-            break
+        case .body(let part):
+            bodyBytes += part.readableBytes
+            if bodyBytes > Self.maximumBodyBytes {
+                isDone = true
+                refuseBody(context: context)
+            }
         case .end:
             hasEnd = true
             proceedIfComplete(context: context)
+        }
+    }
+
+    /// Answers 413 to a request whose body is over the limit (whatever the gate decides), and closes.
+    private func refuseBody(context: ChannelHandlerContext) {
+        guard let head, let request = try? Request(head: head) else {
+            context.close(promise: nil)
+            return
+        }
+        respond(api.errorResponse(for: BodyError.tooLarge(limit: Self.maximumBodyBytes), to: request), context: context)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if hasEnd, !isDone {
+            isReadHeld = true
+        } else {
+            context.read()
         }
     }
 
@@ -77,15 +107,19 @@ final class AdmissionHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .rejected(let response):
             respond(response, context: context)
         case .accepted:
-            for part in parts { context.fireChannelRead(wrapInboundOut(part)) }
-            parts = []
+            if let head { context.fireChannelRead(wrapInboundOut(.head(head))) }
+            context.fireChannelRead(wrapInboundOut(.end(nil)))
+            if isReadHeld {
+                isReadHeld = false
+                context.read()
+            }
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         isRemoved = true
-        if !hasHead { decided.fail(ChannelError.eof) }
+        if head == nil { decided.fail(ChannelError.eof) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -5,7 +5,7 @@ import TaskCore
 import TaskStore
 
 /// The sidecar's connections: how many sockets it serves against its budget, how many each tenant holds (for the
-/// per-tenant limit), and the live WebSocket connections with the key grant each was opened with (to close them when
+/// per-tenant limit) and all tenants together (for open mode's limit), and the live WebSocket connections with the key grant each was opened with (to close them when
 /// the key is revoked, and to say goodbye on shutdown). Safe from any thread.
 final class ConnectionRegistry: Sendable {
     private struct Live {
@@ -17,6 +17,8 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var served = 0
         var perTenant: [TenantID: Int] = [:]
+        /// Connections counted against a tenant, of all tenants.
+        var reserved = 0
         var live: [ObjectIdentifier: Live] = [:]
         var isClosing = false
     }
@@ -24,11 +26,14 @@ final class ConnectionRegistry: Sendable {
     /// Sockets served at once (see `DescriptorBudget.connections`).
     let budget: Int
     let limitPerTenant: Int
+    /// The most connections of all tenants together, in open mode (where every key is a tenant); nil otherwise.
+    let limitInAll: Int?
     private let state = Mutex(State())
 
-    init(budget: Int, limitPerTenant: Int) {
+    init(budget: Int, limitPerTenant: Int, limitInAll: Int? = nil) {
         self.budget = budget
         self.limitPerTenant = limitPerTenant
+        self.limitInAll = limitInAll
     }
 
     // MARK: Admission
@@ -48,17 +53,22 @@ final class ConnectionRegistry: Sendable {
     }
 
     /// Counts a connection against `tenant` until `channel` closes; throws `LimitError` when the tenant already has
-    /// `limitPerTenant` connections.
+    /// `limitPerTenant` connections, or all tenants together `limitInAll`.
     func reserve(for tenant: TenantID, channel: any Channel) throws(LimitError) {
-        try state.withLock { (state: inout State) throws(LimitError) in
+        try state.withLock { [limitInAll] (state: inout State) throws(LimitError) in
+            if let limitInAll, state.reserved >= limitInAll {
+                throw LimitError.openModeConnections(limit: limitInAll)
+            }
             let count = state.perTenant[tenant, default: 0]
             guard count < limitPerTenant else { throw LimitError.connections(limit: limitPerTenant) }
             state.perTenant[tenant] = count + 1
+            state.reserved += 1
         }
         channel.closeFuture.whenComplete { _ in
             self.state.withLock { state in
                 let count = state.perTenant[tenant, default: 1] - 1
                 state.perTenant[tenant] = count > 0 ? count : nil
+                state.reserved -= 1
             }
         }
     }

@@ -20,8 +20,13 @@ final class FrameWriter: ChannelOutboundHandler {
     }
 
     /// Writes and flushes `frame`: the same buffer may go to many connections, each write shares its storage.
-    func send(_ frame: ByteBuffer) {
-        context?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    /// `promise` completes once the socket has taken the frame (or failed).
+    func send(_ frame: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
+        guard let context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
     }
 
     /// Writes and flushes `frame`; the future completes once it is written (or failed).

@@ -38,6 +38,7 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
             metadata: settings.logMetadata.merging(
                 [
                     "listen": "\(resolved.listen)", "ping.interval": "\(resolved.pingInterval)",
+                    "limit.open_mode.connections": "\(resolved.openModeConnectionLimit.map(String.init) ?? "-")",
                     "socket.mode": "\(String(resolved.socketMode, radix: 8))",
                 ]
             ) { $1 })
@@ -68,7 +69,8 @@ struct TaskdWebSocketCommand: AsyncParsableCommand {
             logger.info("Connection budget", metadata: budgetMetadata)
         }
         let registry = ConnectionRegistry(
-            budget: budget.connections, limitPerTenant: settings.maxConnectionsPerTenant)
+            budget: budget.connections, limitPerTenant: settings.maxConnectionsPerTenant,
+            limitInAll: resolved.openModeConnectionLimit)
         let gate = UpgradeGate(api: api, keys: keys, registry: registry, threadPool: threadPool)
         let server = WebSocketServer(
             listen: resolved.listen, socketMode: resolved.socketMode, socketCap: budget.socketCap,

@@ -11,6 +11,11 @@ struct WebSocketOptions: ParsableArguments {
         name: SettingCatalog.maxWebSocketConnections.name, help: SettingCatalog.maxWebSocketConnections.help)
     var maxWsConnections: Int?
 
+    @Option(
+        name: SettingCatalog.openMaxWebSocketConnections.name,
+        help: SettingCatalog.openMaxWebSocketConnections.help)
+    var openMaxWsConnections: Int?
+
     @Option(name: SettingCatalog.webSocketListen.name, help: SettingCatalog.webSocketListen.help)
     var listen: String?
 
@@ -31,6 +36,8 @@ struct WebSocketConfiguration: Sendable, Equatable {
     var socketMode: UInt32
     /// How long a connection may stay silent before it is pinged; a connection silent for twice this is closed.
     var pingInterval: Duration
+    /// In open mode, the most WebSocket connections of all tenants together; nil outside open mode.
+    var openModeConnectionLimit: Int?
 
     /// Resolves and validates every setting; a bad value is reported with the variable that holds it.
     static func resolve(options: WebSocketOptions, environment: [String: String]) throws(TaskCore.ValidationError)
@@ -47,8 +54,11 @@ struct WebSocketConfiguration: Sendable, Equatable {
         // The declaration accepts only octal permissions, so this parses.
         let socketMode = UInt32(modeText, radix: 8) ?? 0o660
         let seconds = try reader.value(of: SettingCatalog.webSocketPingInterval, flag: options.pingInterval)
+        let openModeLimit = try reader.value(
+            of: SettingCatalog.openMaxWebSocketConnections, flag: options.openMaxWsConnections)
         return WebSocketConfiguration(
             settings: settings, listen: listen, socketMode: socketMode,
-            pingInterval: .milliseconds(Int64((seconds * 1_000).rounded())))
+            pingInterval: .milliseconds(Int64((seconds * 1_000).rounded())),
+            openModeConnectionLimit: settings.openMode ? openModeLimit : nil)
     }
 }

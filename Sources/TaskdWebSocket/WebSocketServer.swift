@@ -14,14 +14,25 @@ import TaskCore
 /// request is decided once by `UpgradeGate`, through `AdmissionHandler`, which answers refusals itself; the upgrader
 /// and the stream it starts read that decision, and the pipeline's result says what became of the connection.
 ///
-/// Accepting pauses while `socketCap` sockets are open; sockets beyond the registry's budget are answered 503.
+/// Accepting pauses while `socketCap` sockets are open; sockets beyond the registry's budget are answered 503. A
+/// connection that is neither upgraded nor answered within `handshakeTimeout` of its accept is closed.
 /// On graceful shutdown it stops accepting, sends every connection a close frame (1001, going away) and waits for
 /// them to end; a failure elsewhere ends it the same way.
 final class WebSocketServer: Service {
-    /// Frames from clients are ignored; anything larger than this is a protocol error (close 1009).
-    static let maximumClientFrameBytes = 4_096
-    /// A slow reader's channel stops being writable above this many queued bytes; it then keeps one pending frame.
+    /// Frames from clients are ignored; anything larger than this is refused by NIO's decoder (close 1009) before its
+    /// payload is read. Messages are limited to the same size by `ClientFramePolicy`.
+    static let maximumClientFrameBytes = ClientFramePolicy.maximumMessageBytes
+    /// A slow reader's channel stops being writable above this many queued bytes; it then keeps one pending frame and
+    /// reads nothing more from the client until the channel is writable again.
     static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 16 * 1_024, high: 64 * 1_024)
+    /// What one read of a connection may take: clients send a handshake and then next to nothing, so small reads cost
+    /// honest clients nothing, while a client that floods frames gets at most this much decoded per turn of its event
+    /// loop (about 2,700 empty pings), and never delays the other connections of the loop by more.
+    static let readAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1_024, maximum: 16 * 1_024)
+    /// From accept to upgrade (or to the answer of a refused request). nginx sends a request whole once its client
+    /// has sent it all (nginx's own `client_header_timeout` bounds that part), and the checks take milliseconds: a
+    /// connection still without an upgrade after this long is stuck or hostile.
+    static let handshakeTimeout: TimeAmount = .seconds(10)
 
     /// What the pipeline made of a connection.
     enum Negotiated: Sendable {
@@ -87,6 +98,8 @@ final class WebSocketServer: Service {
                 }
             }
             .childChannelOption(.writeBufferWaterMark, value: Self.writeBufferWaterMark)
+            .childChannelOption(.recvAllocator, value: Self.readAllocator)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
             .childChannelInitializer { [parts] channel in
                 channel.eventLoop.makeCompletedFuture { try Self.configure(channel, parts) }
             }
@@ -109,6 +122,11 @@ final class WebSocketServer: Service {
         let sync = channel.pipeline.syncOperations
         let api = parts.gate.api
         let decided = channel.eventLoop.makePromise(of: UpgradeGate.Admission.self)
+        let deadline = channel.eventLoop.scheduleTask(in: handshakeTimeout) { [logger = parts.logger] in
+            logger.debug("No upgrade within the handshake timeout; closing")
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in deadline.cancel() }
         guard parts.registry.serve(channel) else {
             // Beyond the budget: 503 before anything else, without the upgrader.
             try sync.configureHTTPServerPipeline(withErrorHandling: false)
@@ -155,6 +173,7 @@ final class WebSocketServer: Service {
         try sync.addHandler(admission, position: .before(upgradeHandler))
         negotiated.whenSuccess { [registry = parts.registry] negotiated in
             guard case .webSocket(let connection, let ticket) = negotiated else { return }
+            deadline.cancel()
             if !registry.add(connection, generation: ticket.generation) { connection.goAway() }
         }
     }

@@ -27,6 +27,8 @@ final class WorkspaceHub: @unchecked Sendable {
         var frame: ByteBuffer?
         var subscribers = SubscriberGroups()
         var timer: Scheduled<Void>?
+        /// The next moment the list changes by itself, as the last refresh computed it.
+        var nextChange: Timestamp?
         var isLoading = false
         /// Set when a reason to read again arrives while a read is running (it may have read too early).
         var needsRereadAfterLoad = false
@@ -89,8 +91,10 @@ final class WorkspaceHub: @unchecked Sendable {
         let topic: Topic
         if let existing = topics[key] {
             topic = existing
-            // Bring the others up to date first, so the newcomer's first list is the newest.
-            if !topic.isLoading { refresh(key, topic) }
+            // Bring the others up to date first, so the newcomer's first list is the newest: needed only when a timed
+            // transition is due and its timer has not run yet (logged changes are applied as they come). Refreshing
+            // on every newcomer would encode the whole list once per connection when thousands reconnect at once.
+            if !topic.isLoading, let next = topic.nextChange, clock() >= next { refresh(key, topic) }
         } else {
             topic = Topic()
             topics[key] = topic
@@ -250,6 +254,7 @@ final class WorkspaceHub: @unchecked Sendable {
         }
         topic.timer?.cancel()
         topic.timer = nil
+        topic.nextChange = nextChange
         if let nextChange {
             let delay = max(0, nextChange.rawValue - now.rawValue)
             topic.timer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) {

@@ -66,6 +66,29 @@ struct OperationsSystemdTests {
         #expect(responderLimit >= 1_024)
     }
 
+    /// Both services cap their memory, the soft limit below the hard one, with room for what docs/deploying.md
+    /// ("Memory") measured: taskd-ws 32 MiB + 8 KiB for each of 10,000 connections, taskd-fcgi 32 MiB + a full cache
+    /// of 200,000 short-named tasks at 0.3 KiB each.
+    @Test func bothServicesCapTheirMemoryAboveWhatTheyWereMeasuredToNeed() throws {
+        for (unit, need) in [
+            ("taskd-ws.service", 32 << 20 + 10_000 * 8 << 10), ("taskd-fcgi.service", 32 << 20 + 60 << 20),
+        ] {
+            let settings = try Self.settings(of: unit)
+            let high = try #require(settings["MemoryHigh"]?.first.flatMap(Self.bytes), "\(unit) sets no MemoryHigh=")
+            let max = try #require(settings["MemoryMax"]?.first.flatMap(Self.bytes), "\(unit) sets no MemoryMax=")
+            #expect(high < max, "\(unit): MemoryHigh=\(high) is not below MemoryMax=\(max)")
+            #expect(high >= need, "\(unit): MemoryHigh=\(high) is below the measured need of \(need) bytes")
+        }
+    }
+
+    /// `512M` → 536870912; systemd's K, M, G and T suffixes are powers of 1024.
+    static func bytes(_ value: String) -> Int? {
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        guard let last = value.last else { return nil }
+        guard let unit = units[last] else { return Int(value) }
+        return Int(value.dropLast()).map { $0 * unit }
+    }
+
     /// Every `Name=value` line of a unit in systemd/, by name, in order.
     static func settings(of unit: String) throws -> [String: [String]] {
         let text = try String(contentsOfFile: OperationsCommand.packageRoot + "/systemd/" + unit, encoding: .utf8)

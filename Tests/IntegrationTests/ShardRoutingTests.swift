@@ -65,7 +65,7 @@ extension ShardedDeploymentTests {
                 // A key issued before shards existed (`tk_` + 43 characters) keeps working, on the default shard.
                 let legacy = "tk_" + String(repeating: "Lg", count: 21) + "x"
                 let entry = KeyEntry(
-                    id: "k_00000000000a", tenant: try TenantID(parsing: "old"), sha256: Self.sha256Hex(legacy),
+                    id: "k_00000000000a", tenant: try TenantID(parsing: "old"), sha256: KeyHash(of: legacy),
                     createdAt: Timestamp(milliseconds: 0))
                 #expect(try KeysFile.add([entry], path: front.shard(1).keysFile.path).added == [entry])
                 let created = try await front.postTask(key: legacy, name: "still here")
@@ -139,10 +139,6 @@ extension ShardedDeploymentTests {
                     frames in frames.last.flatMap { try? WebSocketClient.tasks(in: $0).map(\.name) } == names
                 }
             }
-        }
-
-        static func sha256Hex(_ text: String) -> String {
-            KeyDigest.hex(KeyDigest.digest(of: text))
         }
     }
 }

@@ -8,7 +8,7 @@ import Testing
     static func entry(_ hex: String, shard: Int?, tenant: String = "acme") throws -> KeyEntry {
         KeyEntry(
             id: "k_" + hex, tenant: try TenantID(parsing: tenant),
-            sha256: String(repeating: String(hex.prefix(1)), count: 64),
+            sha256: try KeyHash(parsing: String(repeating: String(hex.prefix(1)), count: 64)),
             createdAt: Timestamp(milliseconds: 0), shard: shard)
     }
 

@@ -16,7 +16,8 @@ import Testing
         #expect(issued.key != other.key && issued.entry.id != other.entry.id)
         #expect(issued.entry.tenant == acme)
         #expect(
-            issued.entry.sha256 == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined()
+            issued.entry.sha256.hex
+                == SHA256.hash(data: Array(issued.key.utf8)).map { String(format: "%02x", $0) }.joined()
         )
         #expect(try KeysFile.list(path: path) == [issued.entry, other.entry])
 
@@ -48,7 +49,7 @@ import Testing
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(!text.contains(issued.key))
         #expect(!text.contains(String(issued.key.dropFirst(3))) && !text.contains(String(issued.key.suffix(43))))
-        #expect(text.contains(issued.entry.sha256))
+        #expect(text.contains(issued.entry.sha256.hex))
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }

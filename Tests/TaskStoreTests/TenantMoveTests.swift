@@ -184,7 +184,8 @@ import Testing
         let targetKeys = targetDirectory.path + "/keys.json"
         // Another key with the same id is already there.
         let clash = KeyEntry(
-            id: issued.entry.id, tenant: try TenantID(parsing: "else"), sha256: String(repeating: "0", count: 64),
+            id: issued.entry.id, tenant: try TenantID(parsing: "else"),
+            sha256: try KeyHash(parsing: String(repeating: "0", count: 64)),
             createdAt: Timestamp(milliseconds: 0), shard: 1)
         #expect(try KeysFile.add([clash], path: targetKeys).added == [clash])
         #expect(throws: TenantMoveError.keyConflict(id: issued.entry.id)) {
@@ -192,5 +193,251 @@ import Testing
         }
         #expect(try target.workspaces(of: acme).isEmpty && !(try target.isFrozen(acme)))
         #expect(try KeysFile.list(path: targetKeys) == [clash])
+    }
+}
+
+/// Imports that would let one tenant reach another's data, or undo acknowledged writes, are refused before anything
+/// is written; an export is read with every field checked.
+@Suite struct TenantImportSafetyTests {
+    /// A frozen export of `acme` (workspaces `a` and `b`, one key) and the source's directory.
+    struct Source {
+        let directory: TemporaryDirectory
+        let store: WorkspaceStore
+        let key: IssuedKey
+        let bytes: [UInt8]
+
+        init() throws {
+            directory = try TemporaryDirectory()
+            store = try Fixtures.store(directory)
+            let acme = try TenantID(parsing: "acme")
+            try Fixtures.create(in: store, try Fixtures.key("acme", "a"))
+            try Fixtures.create(in: store, try Fixtures.key("acme", "b"))
+            key = try KeysFile.issue(tenant: acme, path: directory.path + "/keys.json")
+            try store.freeze(acme)
+            var bytes: [UInt8] = []
+            _ = try TenantExport.write(
+                tenant: acme, store: store, keysFile: directory.path + "/keys.json", live: false,
+                exportedAt: Timestamp(milliseconds: 1_764_403_200_000)
+            ) { bytes += $0 }
+            self.bytes = bytes
+        }
+
+        var export: TenantExport {
+            get throws { try TenantExport.read(bytes, path: "acme.json") }
+        }
+
+        /// The export as a JSON object, changed by `change`, written back.
+        func edited(_ change: (inout [String: Any]) throws -> Void) throws -> [UInt8] {
+            var object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+            try change(&object)
+            return Array(try JSONSerialization.data(withJSONObject: object))
+        }
+    }
+
+    /// A target shard: a store and a keys file.
+    struct Target {
+        let directory: TemporaryDirectory
+        let store: WorkspaceStore
+        var keysFile: String { directory.path + "/keys.json" }
+
+        init() throws {
+            directory = try TemporaryDirectory()
+            store = try Fixtures.store(directory)
+        }
+
+        /// Everything an import could change: the keys file's bytes and every workspace of `tenants`.
+        func snapshot(_ tenants: [String] = ["acme", "acme-2", "mallory"]) throws -> String {
+            let keys = (try? String(contentsOfFile: keysFile, encoding: .utf8)) ?? "-"
+            var text = keys
+            for name in tenants {
+                let tenant = try TenantID(parsing: name)
+                text += "\n\(name) frozen=\(try store.isFrozen(tenant))"
+                for workspace in try store.workspaces(of: tenant) {
+                    text += " \(workspace)=\(try store.read(WorkspaceKey(tenant: tenant, workspace: workspace)))"
+                }
+            }
+            return text
+        }
+    }
+
+    static func keys(_ object: [String: Any]) throws -> [[String: Any]] {
+        try #require(object["keys"] as? [[String: Any]])
+    }
+
+    static func workspaces(_ object: [String: Any]) throws -> [[String: Any]] {
+        try #require(object["workspaces"] as? [[String: Any]])
+    }
+
+    static func state(_ workspace: [String: Any]) throws -> [String: Any] {
+        try #require(workspace["state"] as? [String: Any])
+    }
+
+    /// Each a change to a sound export that breaks one field, and the field the error must name.
+    static let brokenFields: [(name: String, field: String)] = [
+        ("upper-case hash", "keys[0].sha256"), ("key of another tenant", "keys[0].tenant"),
+        ("key twice", "keys[1].id"), ("hash twice", "keys[1].sha256"), ("key of an open-mode name", "keys[0].tenant"),
+        ("negative exported_at", "exported_at"), ("tenant not a name", "tenant"), ("version 2", "version"),
+        ("workspace id with a slash", "workspaces[0].id"), ("state in format 1", "workspaces[0].state"),
+        ("next_id 0", "workspaces[0].state"), ("workspace twice", "workspaces[2].id"), ("frozen not a bool", "frozen"),
+    ]
+
+    @Test(arguments: brokenFields.map(\.name))
+    func anExportIsReadWithEveryFieldCheckedAndTheErrorNamesIt(name: String) throws {
+        let source = try Source()
+        let field = try #require(Self.brokenFields.first { $0.name == name }?.field)
+        let bytes = try source.edited { object in
+            var keys = try Self.keys(object)
+            var workspaces = try Self.workspaces(object)
+            var state = try Self.state(workspaces[0])
+            switch name {
+            case "upper-case hash": keys[0]["sha256"] = (keys[0]["sha256"] as? String)?.uppercased()
+            case "key of another tenant": keys[0]["tenant"] = "mallory"
+            case "key twice": keys.append(keys[0])
+            case "hash twice":
+                var copy = keys[0]
+                copy["id"] = "k_00000000000e"
+                keys.append(copy)
+            case "key of an open-mode name":
+                object["tenant"] = "open-0123456789abcdef0123"
+                keys[0]["tenant"] = "open-0123456789abcdef0123"
+            case "negative exported_at": object["exported_at"] = -1
+            case "tenant not a name": object["tenant"] = "Acme Corp"
+            case "version 2": object["version"] = 2
+            case "workspace id with a slash": workspaces[0]["id"] = "../b"
+            case "state in format 1": state["format"] = nil
+            case "next_id 0": state["next_id"] = 0
+            case "workspace twice": workspaces.append(workspaces[0])
+            case "frozen not a bool": object["frozen"] = 1
+            default: Issue.record("no change for \(name)")
+            }
+            workspaces[0]["state"] = state
+            object["keys"] = keys
+            object["workspaces"] = workspaces
+        }
+        #expect {
+            try TenantExport.read(bytes, path: "acme.json")
+        } throws: { error in
+            guard case StoreError.corrupt(let path, let detail) = error else { return false }
+            return path == "acme.json" && detail.hasPrefix(field)
+        }
+    }
+
+    @Test func aCraftedExportCannotTakeAnotherTenantsKey() throws {
+        let source = try Source()
+        let target = try Target()
+        let victim = try KeysFile.issue(tenant: TenantID(parsing: "victim"), path: target.keysFile)
+        let before = try target.snapshot()
+        for spelling in [victim.entry.sha256.hex.uppercased(), victim.entry.sha256.hex] {
+            let bytes = try source.edited { object in
+                object["tenant"] = "mallory"
+                var keys = try Self.keys(object)
+                keys[0]["tenant"] = "mallory"
+                keys[0]["sha256"] = spelling
+                object["keys"] = keys
+            }
+            // Upper case: not a hash at all. Lower case: the victim's hash, already here for another key.
+            #expect(throws: (any Error).self) {
+                try TenantExport.read(bytes, path: "mallory.json").restore(
+                    into: target.store, keysFile: target.keysFile, replacing: false)
+            }
+        }
+        #expect(try target.snapshot() == before)
+        let ring = KeyRing(path: target.keysFile, openMode: false, logger: Fixtures.logger)
+        #expect(ring.tenant(for: try #require(APIKey(victim.key)))?.rawValue == "victim")
+    }
+
+    @Test func anImportRefusesATenantThatExistsHereWithOtherKeysOrWorkspacesAndImportsUnderAnotherName() throws {
+        let source = try Source()
+        let export = try source.export
+        let acme = try TenantID(parsing: "acme")
+
+        // Another customer called acme, with a key here.
+        let withKey = try Target()
+        let local = try KeysFile.issue(tenant: acme, path: withKey.keysFile)
+        var before = try withKey.snapshot()
+        #expect(throws: TenantMoveError.tenantExists(acme, keyIDs: [local.entry.id], workspaces: [])) {
+            try export.restore(into: withKey.store, keysFile: withKey.keysFile, replacing: true)
+        }
+        #expect(try withKey.snapshot() == before)
+
+        // Or with a workspace the export does not have.
+        let withWorkspace = try Target()
+        try Fixtures.create(in: withWorkspace.store, try Fixtures.key("acme", "mine"))
+        before = try withWorkspace.snapshot()
+        #expect(
+            throws: TenantMoveError.tenantExists(acme, keyIDs: [], workspaces: [try WorkspaceID(parsing: "mine")])
+        ) {
+            try export.restore(into: withWorkspace.store, keysFile: withWorkspace.keysFile, replacing: false)
+        }
+        #expect(try withWorkspace.snapshot() == before)
+
+        // Under another name: everything arrives there, the local acme is untouched, and the keys open acme-2.
+        let renamed = try TenantID(parsing: "acme-2")
+        let summary = try export.restore(
+            into: withWorkspace.store, keysFile: withWorkspace.keysFile, replacing: false, as: renamed)
+        #expect(summary == TenantExport.Summary(tenant: "acme-2", workspaces: 2, tasks: 2, keys: 1))
+        #expect(try withWorkspace.store.workspaces(of: renamed).map(\.rawValue) == ["a", "b"])
+        #expect(try withWorkspace.store.workspaces(of: acme).map(\.rawValue) == ["mine"])
+        #expect(try withWorkspace.store.isFrozen(renamed) && !(try withWorkspace.store.isFrozen(acme)))
+        let ring = KeyRing(path: withWorkspace.keysFile, openMode: false, logger: Fixtures.logger)
+        #expect(ring.tenant(for: try #require(APIKey(source.key.key))) == renamed)
+        #expect(throws: TenantMoveError.reservedName(try TenantID(parsing: "open-0123456789abcdef0123"))) {
+            try export.restore(
+                into: withWorkspace.store, keysFile: withWorkspace.keysFile, replacing: false,
+                as: try TenantID(parsing: "open-0123456789abcdef0123"))
+        }
+    }
+
+    @Test func replaceAcceptsTheExportedStateButNeverRollsBackAWorkspaceThatTookWrites() throws {
+        let source = try Source()
+        let export = try source.export
+        let target = try Target()
+        let a = try Fixtures.key("acme", "a")
+        #expect(try export.restore(into: target.store, keysFile: target.keysFile, replacing: false).unchanged == 0)
+        // A second attempt at the same import: accepted with --replace, nothing rewritten.
+        #expect(try export.restore(into: target.store, keysFile: target.keysFile, replacing: true).unchanged == 2)
+
+        // The tenant opens here and takes a write: the export is now behind, and --replace must not undo it.
+        try target.store.unfreeze(a.tenant)
+        try Fixtures.create(in: target.store, a)
+        let before = try target.snapshot()
+        let written = try target.store.read(a)
+        #expect(throws: TenantMoveError.workspaceMoved(a, sequence: written.sequence, exportedSequence: 1)) {
+            try export.restore(into: target.store, keysFile: target.keysFile, replacing: true)
+        }
+        #expect(throws: TenantMoveError.workspaceMoved(a, sequence: written.sequence, exportedSequence: 1)) {
+            try export.restore(into: target.store, keysFile: target.keysFile, replacing: false)
+        }
+        #expect(try target.snapshot() == before)
+        // The store's own check, under the workspace's lock, says the same.
+        let exported = try #require(export.document.workspaces.first { $0.id == a.workspace })
+        #expect(throws: TenantMoveError.workspaceMoved(a, sequence: written.sequence, exportedSequence: 1)) {
+            try target.store.importWorkspace(a, state: exported.state, chain: exported.chain, replacing: true)
+        }
+
+        // The same on the source: a workspace written after its export is not rolled back by re-importing it.
+        try source.store.unfreeze(a.tenant)
+        try Fixtures.create(in: source.store, a)
+        #expect(throws: TenantMoveError.self) {
+            try export.restore(into: source.store, keysFile: source.directory.path + "/keys.json", replacing: true)
+        }
+        #expect(try source.store.read(a).sequence == 2)
+    }
+
+    @Test func anExportRefusesAKeyWhoseHashAnotherEntryHoldsToo() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let keysFile = directory.path + "/keys.json"
+        let acme = try TenantID(parsing: "acme")
+        let issued = try KeysFile.issue(tenant: acme, path: keysFile)
+        let copy = KeyEntry(
+            id: "k_00000000000e", tenant: try TenantID(parsing: "mallory"), sha256: issued.entry.sha256,
+            createdAt: issued.entry.createdAt, shard: 1)
+        try KeysFile.write(KeysDocument(version: 1, keys: [issued.entry, copy]), path: keysFile)
+        #expect(throws: TenantMoveError.refusedKey(id: issued.entry.id)) {
+            _ = try TenantExport.write(
+                tenant: acme, store: store, keysFile: keysFile, live: true, exportedAt: Timestamp(rawValue: 0)
+            ) { _ in }
+        }
     }
 }

@@ -77,4 +77,17 @@ struct WebSocketConfigurationTests {
             (error as? TaskCore.ValidationError)?.parameter == "TASKD_WS_SOCKET_MODE"
         }
     }
+
+    @Test func openModeCapsConnectionsOfAllTenantsAndOnlyInOpenMode() throws {
+        #expect(try resolve().openModeConnectionLimit == nil)
+        #expect(try resolve([], ["TASKD_OPEN_MAX_WS_CONNECTIONS": "5"]).openModeConnectionLimit == nil)
+        #expect(try resolve([], ["TASKD_OPEN_MODE": "true"]).openModeConnectionLimit == 1_000)
+        let fromFlag = try resolve(
+            ["--open-max-ws-connections", "3"],
+            ["TASKD_OPEN_MODE": "true", "TASKD_OPEN_MAX_WS_CONNECTIONS": "5"])
+        #expect(fromFlag.openModeConnectionLimit == 3)
+        #expect(throws: TaskCore.ValidationError.self) {
+            try resolve([], ["TASKD_OPEN_MODE": "true", "TASKD_OPEN_MAX_WS_CONNECTIONS": "0"])
+        }
+    }
 }

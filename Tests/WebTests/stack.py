@@ -185,6 +185,7 @@ class Stack:
             "WS_UPSTREAM": f"unix:{self.prefix / 'ws.sock'}",
             "RATE_LIMIT": "10000r/s",
             "RATE_BURST": "10000",
+            "WS_CONNECTIONS_PER_ADDRESS": "65535",
             "HTTP_PORT": str(self.port),
             "OPENAPI_DIR": str(ROOT / "openapi"),
             "WEB_DIR": str(ROOT / "web"),

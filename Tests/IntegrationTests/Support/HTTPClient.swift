@@ -8,6 +8,8 @@ struct HTTPAnswer: Sendable, CustomStringConvertible {
     var status: Int
     var headers: [(name: String, value: String)]
     var body: [UInt8]
+    /// When the answer's last byte was read, on the client's event loop (not when the awaiting task resumed).
+    var receivedAt: ContinuousClock.Instant?
 
     /// The first value of a header, case-insensitively.
     func header(_ name: String) -> String? {
@@ -37,11 +39,16 @@ struct HTTPClient: Sendable {
     let host: String
     let port: Int
     let timeout: TimeAmount
+    let group: any EventLoopGroup
 
-    init(host: String = "127.0.0.1", port: Int, timeout: TimeAmount = .seconds(10)) {
+    init(
+        host: String = "127.0.0.1", port: Int, timeout: TimeAmount = .seconds(10),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.group = group
     }
 
     func get(_ target: String, headers: [(String, String)] = []) async throws -> HTTPAnswer {
@@ -70,7 +77,6 @@ struct HTTPClient: Sendable {
         if let body { head.headers.replaceOrAdd(name: "Content-Length", value: "\(body.count)") }
         let requestHead = head
 
-        let group = MultiThreadedEventLoopGroup.singleton
         let eventLoop = group.next()
         let promise = eventLoop.makePromise(of: HTTPAnswer.self)
         let channel: any Channel
@@ -153,7 +159,7 @@ private final class AnswerCollector: ChannelInboundHandler {
                 promise.succeed(
                     HTTPAnswer(
                         status: Int(head.status.code), headers: head.headers.map { (name: $0.name, value: $0.value) },
-                        body: body))
+                        body: body, receivedAt: .now))
             } else {
                 promise.fail(HarnessError("The answer ended before its head"))
             }

@@ -113,6 +113,7 @@ final class ShardedHarness: @unchecked Sendable {
                 "SERVER_DIRECTIVES": "",
                 "RATE_LIMIT": "10000r/s",
                 "RATE_BURST": "10000",
+                "WS_CONNECTIONS_PER_ADDRESS": "65535",
                 "DEFAULT_SHARD": "1",
                 "ROUTES_FILE": routesFile.path,
                 "SHARDS_FILE": shardsFile.path,

@@ -25,6 +25,9 @@ final class TaskdHarness: @unchecked Sendable {
         /// nginx's per-address rate limit (`limit_req_zone ... rate=`) and burst.
         var rateLimit = "10000r/s"
         var rateBurst = 10_000
+        /// nginx's limit on open WebSocket streams per client address (`limit_conn`); tests that open thousands
+        /// from 127.0.0.1 need it high (65,535 is the most nginx accepts).
+        var webSocketConnectionsPerAddress = 65_535
         /// Put the state directory on its own small tmpfs (root only), so a test can fill it up (ENOSPC).
         var stateOnTmpfs = false
         /// Extra `TASKD_*` variables for the servers.
@@ -344,6 +347,7 @@ final class TaskdHarness: @unchecked Sendable {
             "WS_UPSTREAM": "unix:\(webSocketSocket.path)",
             "RATE_LIMIT": options.rateLimit,
             "RATE_BURST": "\(options.rateBurst)",
+            "WS_CONNECTIONS_PER_ADDRESS": "\(options.webSocketConnectionsPerAddress)",
             "HTTP_PORT": "\(httpPort)",
             "OPENAPI_DIR": PackagePaths.openAPIDirectory.path,
             "WEB_DIR": PackagePaths.webDirectory.path,

@@ -25,6 +25,8 @@ final class WebSocketClient: Sendable {
 
     private struct State {
         var frames: [String] = []
+        /// When each text frame was read, on the client's event loop.
+        var frameArrivals: [ContinuousClock.Instant] = []
         var closeCode: UInt16?
         var closeReason: String?
         /// When the server's close frame arrived.
@@ -45,14 +47,16 @@ final class WebSocketClient: Sendable {
         self.answersPings = answersPings
     }
 
-    /// Connects to `host:port` and asks to upgrade `target` (path and query).
+    /// Connects to `host:port` and asks to upgrade `target` (path and query); from the local address `source` when
+    /// given (any address of 127.0.0.0/8 on Linux).
     static func connect(
         host: String = "127.0.0.1", port: Int, target: String, answersPings: Bool = true,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: Duration = .seconds(10)
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: Duration = .seconds(10),
+        from source: String? = nil
     ) async throws -> WebSocketClient {
         let client = WebSocketClient(answersPings: answersPings)
         let outcome = group.any().makePromise(of: Void.self)
-        let bootstrap = ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(timeout))
             .channelInitializer { channel in
                 let upgrader = NIOWebSocketClientUpgrader(
@@ -75,6 +79,7 @@ final class WebSocketClient: Sendable {
                         UpgradeRequester(host: host, target: target, outcome: outcome), name: "requester")
                 }
             }
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
         let channel = try await bootstrap.connect(host: host, port: port).get()
         client.channelBox.withLock { $0 = channel }
         channel.closeFuture.whenComplete { _ in
@@ -103,6 +108,10 @@ final class WebSocketClient: Sendable {
 
     /// Every text frame received so far, in order.
     var frames: [String] { state.withLock { $0.frames } }
+    /// Every text frame received so far with the moment it was read.
+    var timedFrames: [(frame: String, arrival: ContinuousClock.Instant)] {
+        state.withLock { state in zip(state.frames, state.frameArrivals).map { ($0, $1) } }
+    }
     var closeCode: UInt16? { state.withLock { $0.closeCode } }
     var closeReason: String? { state.withLock { $0.closeReason } }
     var closeReceivedAt: ContinuousClock.Instant? { state.withLock { $0.closeReceivedAt } }
@@ -160,8 +169,10 @@ final class WebSocketClient: Sendable {
     }
 
     fileprivate func record(frame: String) {
+        let arrival = ContinuousClock.now
         state.withLock { state in
             state.frames.append(frame)
+            state.frameArrivals.append(arrival)
             if state.closeReceivedAt != nil { state.framesAfterClose += 1 }
         }
     }
