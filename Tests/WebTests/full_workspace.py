@@ -92,14 +92,14 @@ def export_document(tenant: str, workspace: str, now_ms: int, tasks: int = TASKS
 
 
 def fill(stack: Stack, tenant: str = "full", workspace: str = "full", **options) -> str:
-    """Imports the full workspace into `stack` (started with `slots=SLOTS`) and returns a key of its tenant."""
-    key = stack.issue_key(tenant)
+    """Imports the full workspace into `stack` (started with `slots=SLOTS`) as a new tenant, then issues a key of that
+    tenant and returns it (an import refuses a tenant that exists already)."""
     path = stack.prefix / "tmp" / "full-workspace.json"
     path.write_text(json.dumps(export_document(tenant, workspace, int(time.time() * 1000), **options)))
     result = subprocess.run([str(stack.bin / "taskctl"), "tenant", "import", str(path)], env=stack.environment,
                             capture_output=True, text=True)
     assert result.returncode == 0, f"taskctl tenant import failed: {result.stdout}{result.stderr}"
-    return key
+    return stack.issue_key(tenant)
 
 
 @dataclass
