@@ -9,7 +9,10 @@
 #   2. 10,000 clients through nginx with the local template's limits as they are: every one upgraded, every frame
 #      delivered, and the latency at that size;
 #   3. idle: taskd-ws's resident memory (VmRSS) per idle WebSocket connection with 10,000 open connections
-#      (straight to taskd-ws's unix socket: the figure is the sidecar's own).
+#      (straight to taskd-ws's unix socket: the figure is the sidecar's own);
+#   4. the dashboard on a full workspace (10,000 tasks, a few frames a second) in headless Chromium: the time to the
+#      list and the page's main-thread busy share over 10 s, measured by Tests/WebTests/full_workspace.py (the code
+#      the web test asserts with), on a stack of its own with these release binaries.
 # It ends with a table of targets and verdicts.
 #
 # Environment: BENCH_SUBSCRIBERS (default 1,100,1000), BENCH_ROUNDS (creates per count, default 200),
@@ -32,7 +35,9 @@ if (($(ulimit -n) < idle_connections + 1000 || $(ulimit -n) < clients_through_ng
     exit 1
 fi
 
-scripts/install-deps.sh
+scripts/install-deps.sh test # the dashboard row needs Chromium and the web tests' Python packages
+source scripts/web-venv.sh
+web_venv_prepare
 if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
     swift build -c release
 fi
@@ -113,6 +118,10 @@ run "$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-
 scale_status=0
 run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$clients_through_nginx" \
     --rounds "$rounds_at_scale" --pid "$ws_pid" --workspace bench-scale || scale_status=$?
+# The dashboard in headless Chromium, on a stack of its own (the stack above is idle by now).
+dashboard_status=0
+run env TASKD_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" Tests/WebTests/full_workspace.py \
+    || dashboard_status=$?
 
 # field NAME LINE-PATTERN: the value of NAME= on the first result line matching the pattern.
 field() { grep -E "$2" "$results" | head -n 1 | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
@@ -126,6 +135,9 @@ floor_cpu="$(us "$(field server_cpu_per_frame 'server=floor via=nginx workspace=
 scale_frames="$(field frames 'workspace=bench-scale ')"
 scale_p99="$(field p99 'workspace=bench-scale ')"
 per_connection="$(field per_connection 'idle connections=' | sed 's/B$//')"
+list_shown="$(field list_shown '^dashboard list_shown=' | sed 's/s$//')"
+busy_all="$(field busy '^dashboard view=all ' | sed 's/%$//')"
+busy_queued="$(field busy '^dashboard view=queued ' | sed 's/%$//')"
 verdict() { if "$python" -c "import sys; sys.exit(0 if $1 else 1)"; then echo met; else echo MISSED; fi; }
 
 echo
@@ -141,6 +153,11 @@ echo "| $clients_through_nginx clients through nginx (local template), every fra
     "| ${scale_frames:-0} frames, p99 ${scale_p99:-n/a} | $((clients_through_nginx * rounds_at_scale)) expected" \
     "| $(verdict "$scale_status == 0 and ${scale_frames:-0} == $((clients_through_nginx * rounds_at_scale))") |"
 echo "| memory per idle connection <= 10 KiB | ${per_connection:-n/a} B | | $(verdict "${per_connection:-99999} <= 10240") |"
+echo "| dashboard, full workspace (10,000 tasks): main thread busy <= 20 % over 10 s | ${busy_all:-n/a} %" \
+    "| showing queued only: ${busy_queued:-n/a} % |" \
+    "$(verdict "$dashboard_status == 0 and ${busy_all:-100} <= 20 and ${busy_queued:-100} <= 20") |"
+echo "| dashboard, full workspace: list shown <= 2 s after opening | ${list_shown:-n/a} s | |" \
+    "$(verdict "$dashboard_status == 0 and ${list_shown:-99} <= 2") |"
 for log in "$prefix/logs/taskd-ws.log" "$prefix/logs/nginx.log"; do
     if [[ -s "$log" ]]; then
         echo "# $(basename "$log"):"

@@ -13,7 +13,8 @@ if [ "${1:-}" = "bench" ]; then
     packages+=(php-fpm)
 fi
 # The stream client `make run` prints (python3 -m websockets). `install-deps.sh test` (make test) adds what the web
-# tests need (scripts/test-web.sh): a venv for their pinned PyPI packages, headless Chromium with its driver, a font.
+# tests need (scripts/test-web.sh), and make bench-ws its dashboard row: a venv for their pinned PyPI packages,
+# headless Chromium with its driver, a font.
 packages+=(python3-websockets)
 if [ "${1:-}" = "test" ]; then
     packages+=(python3-venv chromium chromium-driver fonts-dejavu-core)

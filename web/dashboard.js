@@ -1,6 +1,8 @@
 // The dashboard at `/`: connects with a key and workspace (typed, pasted, or from the URL fragment), shows the
-// workspace's tasks live over the WebSocket, and creates, deletes and flushes through the REST API. All protocol
-// work is in taskd-client.js; this file only draws.
+// workspace's tasks live over the WebSocket, filtered by status, and creates, deletes and flushes through the REST
+// API. All protocol work is in taskd-client.js, and the task table (each frame compared with the last, only the rows
+// in view drawn) in task-table.js; this file wires them to the page.
+import { TaskTable } from "./task-table.js";
 import { APIError, STATUSES, TaskStream, TaskdClient, parseFragment } from "./taskd-client.js";
 
 const $ = (id) => document.getElementById(id);
@@ -22,13 +24,16 @@ const view = {
   createButton: $("create-button"),
   flush: $("flush-button"),
   notice: $("notice"),
-  rows: $("task-rows"),
+  filter: $("status-filter"),
+  listStatus: $("list-status"),
   empty: $("empty"),
 };
 
 let client = null;
 let stream = null;
-const rowsByID = new Map();
+// One formatter for every count (`toLocaleString` would build one per call).
+const numbers = new Intl.NumberFormat("en");
+const table = new TaskTable({ table: $("tasks"), body: $("task-rows"), onDelete: deleteTask });
 
 // ---- connection ---------------------------------------------------------------------------------------------------
 
@@ -64,12 +69,12 @@ function closeDetail({ code, reason }) {
 function tickLastFrame() {
   const at = stream?.lastFrameAt;
   if (!at) {
-    view.lastFrame.textContent = "never";
+    setText(view.lastFrame, "never");
     return;
   }
   const seconds = Math.floor((Date.now() - at) / 1000);
-  view.lastFrame.textContent = seconds < 1 ? "just now" : `${formatDuration(seconds)} ago`;
-  view.lastFrame.dataset.seconds = String(seconds);
+  setText(view.lastFrame, seconds < 1 ? "just now" : `${formatDuration(seconds)} ago`);
+  if (view.lastFrame.dataset.seconds !== String(seconds)) view.lastFrame.dataset.seconds = String(seconds);
 }
 
 function formatDuration(seconds) {
@@ -80,71 +85,33 @@ function formatDuration(seconds) {
 
 // ---- tasks --------------------------------------------------------------------------------------------------------
 
-/** Draws a frame: rows are kept per id and updated in place, so focus and scroll survive each update. */
+/** Draws a frame: the table compares it with the previous one and touches only what changed (see task-table.js). */
 function render(tasks) {
-  const seen = new Set();
-  let previous = null;
-  for (const task of tasks) {
-    seen.add(task.id);
-    let row = rowsByID.get(task.id);
-    if (!row) {
-      row = createRow(task);
-      rowsByID.set(task.id, row);
-    }
-    updateRow(row, task);
-    const expected = previous ? previous.nextSibling : view.rows.firstChild;
-    if (expected !== row) view.rows.insertBefore(row, expected);
-    previous = row;
-  }
-  for (const [id, row] of rowsByID) {
-    if (!seen.has(id)) {
-      row.remove();
-      rowsByID.delete(id);
-    }
-  }
-  const counts = Object.fromEntries(STATUSES.map((status) => [status, 0]));
-  for (const task of tasks) counts[task.status] = (counts[task.status] ?? 0) + 1;
-  for (const status of STATUSES) $(`count-${status}`).textContent = String(counts[status]);
-  $("count-total").textContent = String(tasks.length);
-  view.empty.hidden = tasks.length > 0;
+  const counts = table.update(tasks);
+  for (const name of [...STATUSES, "total"]) setText($(`count-${name}`), counts[name] ?? 0);
+  showEmpty();
   tickLastFrame();
 }
 
-function createRow(task) {
-  const row = document.createElement("tr");
-  row.dataset.id = String(task.id);
-  const cells = ["id", "name", "type", "status", "actions"].map((name) => {
-    const cell = document.createElement("td");
-    cell.className = name;
-    cell.dataset.label = name === "actions" ? "" : name[0].toUpperCase() + name.slice(1);
-    row.append(cell);
-    return cell;
-  });
-  cells[0].textContent = String(task.id);
-  cells[1].textContent = task.name;
-  cells[2].textContent = task.type;
-  const pill = document.createElement("span");
-  pill.className = "pill";
-  cells[3].append(pill);
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "secondary small delete";
-  remove.textContent = "Delete";
-  remove.setAttribute("aria-label", `Delete task ${task.id}, ${task.name}`);
-  remove.addEventListener("click", () => deleteTask(task.id, remove));
-  cells[4].append(remove);
-  return row;
+/** Shows the tasks of one status, or all of them, and says so to screen readers. */
+function filterBy(status) {
+  const count = table.setFilter(status);
+  showEmpty();
+  const what = status === "all" ? "" : `${status} `;
+  view.listStatus.textContent = `Showing ${numbers.format(count)} ${what}task${count === 1 ? "" : "s"}.`;
 }
 
-function updateRow(row, task) {
-  if (row.dataset.status === task.status) return;
-  row.dataset.status = task.status;
-  const pill = row.querySelector(".pill");
-  pill.dataset.status = task.status;
-  pill.textContent = task.status;
-  const remove = row.querySelector("button.delete");
-  // Only a queued task can be deleted; keep the button out of the tab order once it cannot be used.
-  remove.hidden = task.status !== "queued";
+function showEmpty() {
+  const shown = table.shown.length;
+  view.empty.hidden = shown > 0;
+  if (shown > 0) return;
+  setText(view.empty, table.tasks.length === 0 ? "No tasks yet. Create one above." : `No ${table.filter} tasks.`);
+}
+
+/** Sets an element's text only when it differs, so that an unchanged count costs no layout. */
+function setText(element, value) {
+  const text = typeof value === "number" ? numbers.format(value) : value;
+  if (element.textContent !== text) element.textContent = text;
 }
 
 // ---- actions ------------------------------------------------------------------------------------------------------
@@ -163,12 +130,15 @@ async function act(label, action) {
 }
 
 async function deleteTask(id, button) {
-  button.disabled = true;
+  // aria-disabled rather than disabled, which would drop the keyboard focus: the focus stays on the button until its
+  // row goes, then moves to the row that takes its place (task-table.js). Rows are never reused for another task.
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
   await act(`Could not delete task ${id}`, async () => {
     await client.deleteTask(id);
     notice(`Task ${id} deleted.`);
   });
-  button.disabled = false;
+  button.removeAttribute("aria-disabled");
 }
 
 function showError(context, error) {
@@ -227,6 +197,8 @@ view.flush.addEventListener("click", () =>
 );
 
 view.errorDismiss.addEventListener("click", clearError);
+
+view.filter.addEventListener("change", (event) => filterBy(event.target.value));
 
 function connectFromFragment() {
   const { apiKey, workspaceID } = parseFragment(location.hash);

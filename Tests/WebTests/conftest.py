@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from browser import chromium  # noqa: E402
 from stack import ROOT, Stack  # noqa: E402
 
 # Where failing tests leave what they saw (browser screenshots, schemathesis reports); kept between runs.
@@ -55,3 +56,14 @@ def artifacts(request) -> Path:
     directory = ARTIFACTS / request.node.name
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+@pytest.fixture
+def browser(artifacts, request):
+    """A headless Chromium; a failing test leaves its screenshot and the page's HTML in its artifacts."""
+    with chromium() as driver:
+        yield driver
+        if failed(request):
+            driver.save_screenshot(str(artifacts / "failure.png"))
+            (artifacts / "failure.html").write_text(driver.page_source)
+            print(f"screenshot and page kept in {artifacts}")

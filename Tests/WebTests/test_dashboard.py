@@ -10,8 +10,7 @@ import sys
 import time
 import urllib.request
 
-import pytest
-from browser import chromium, console_errors, poll
+from browser import console_errors, poll
 from stack import free_port
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -36,17 +35,6 @@ new MutationObserver((mutations) => {
 
 STATE = "document.getElementById('connection').dataset.state"
 TEXT = "return document.getElementById(arguments[0]).textContent"
-
-
-@pytest.fixture
-def browser(artifacts, request):
-    with chromium() as driver:
-        yield driver
-        report = getattr(request.node, "report_call", None)
-        if report is None or report.failed:
-            driver.save_screenshot(str(artifacts / "failure.png"))
-            (artifacts / "failure.html").write_text(driver.page_source)
-            print(f"screenshot and page kept in {artifacts}")
 
 
 def open_dashboard(driver, base: str, key: str, workspace: str):
