@@ -5,7 +5,7 @@
 # stop_processes TENTHS PID...: stops background processes of this shell as the tests do: SIGTERM to each, up to
 # TENTHS tenths of a second for all of them to exit by themselves (a server drains first), then SIGKILL to those left,
 # and reaps them all. Returns 0 when each exited with status 0, else the first other status (137 for one that had to be
-# killed; 127 for a pid this shell has already reaped).
+# killed).
 stop_processes() {
     local tenths="$1" pid status result=0 waited
     shift
