@@ -108,17 +108,17 @@ extension WireFormat {
         try reader.readObject { (reader, key) throws(WireFormatError) in
             switch key {
             case "journal": journal = try reader.readInt64()
-            case "base": base = try reader.readInt64()
+            case "base": base = try reader.readInt64("base", in: StoredLimits.sequences)
             case "chain": chain = try readCheck(&reader)
-            case "seq": sequence = try reader.readInt64()
+            case "seq": sequence = try reader.readInt64("seq", in: StoredLimits.changeSequences)
             case "prev": previous = try readCheck(&reader)
-            case "as_of": asOf = try reader.readInt64()
-            case "next_id": nextID = try reader.readInt64()
+            case "as_of": asOf = try reader.readInt64("as_of", in: StoredLimits.timestamps)
+            case "next_id": nextID = try reader.readInt64("next_id", in: StoredLimits.nextIDs)
             case "put":
                 try reader.readArray { (reader) throws(WireFormatError) in put.append(try readTask(&reader)) }
             case "drop":
                 try reader.readArray { (reader) throws(WireFormatError) in
-                    let value = try reader.readInt64()
+                    let value = try reader.readInt64("dropped task id", in: StoredLimits.taskIDs)
                     guard let id = TaskID(rawValue: value) else { throw reader.failure("task id \(value) in drop") }
                     drop.append(id)
                 }
@@ -129,14 +129,33 @@ extension WireFormat {
             guard journal == Int64(storeFormat) else {
                 throw reader.failure("journal format \(journal) is not one this version reads (\(storeFormat))")
             }
-            guard let base, base >= 0, let chain else { throw reader.failure("the header lacks base or chain") }
+            guard let base, let chain else { throw reader.failure("the header lacks base or chain") }
             return .header(base: UInt64(base), chain: chain)
         }
-        guard let sequence, sequence > 0, let previous, let asOf, let nextID, nextID >= 1 else {
+        guard let sequence, let previous, let asOf, let nextID else {
             throw reader.failure("the record lacks one of seq, prev, as_of, next_id")
+        }
+        // Checked here as well as where the delta is applied, so that a line that decodes is one that can apply.
+        guard isAscending(put.lazy.map(\.id.rawValue)), isAscending(drop.lazy.map(\.rawValue)) else {
+            throw reader.failure("the ids of put or drop are not ascending")
+        }
+        if let last = put.last?.id.rawValue, last >= nextID {
+            throw reader.failure("task \(last) in put is not below next_id \(nextID)")
+        }
+        if let last = drop.last?.rawValue, last >= nextID {
+            throw reader.failure("task \(last) in drop is not below next_id \(nextID)")
         }
         let delta = StateDelta(
             sequence: UInt64(sequence), asOf: Timestamp(rawValue: asOf), nextID: nextID, put: put, drop: drop)
         return .change(delta, previous: previous)
+    }
+
+    private static func isAscending(_ values: some Sequence<Int64>) -> Bool {
+        var previous: Int64 = 0
+        for value in values {
+            guard value > previous else { return false }
+            previous = value
+        }
+        return true
     }
 }
