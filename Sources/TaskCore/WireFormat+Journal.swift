@@ -95,6 +95,57 @@ extension WireFormat {
         return JournalLine(entry: entry, check: check)
     }
 
+    /// Whether `bytes` (which hold no line break) can be what a write cut short leaves of a journal line: a prefix
+    /// of one, possibly followed by zero bytes (a file system may show an extended size before the data). A write
+    /// leaves an exact prefix of what it wrote, so the envelope must match as far as it goes, the bytes must be
+    /// fewer than the line their `len` announces, and a record that is all there must pass its check. Anything else
+    /// (a complete line whose line break was changed, garbage) is damage, not a torn write.
+    public static func isJournalLinePrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var count = bytes.count
+        while count > 0, bytes[count - 1] == 0 { count -= 1 }
+        let opening: [StaticString] = [#"{"crc":""#, #"","len":"#, #","rec":"#]
+        var offset = 0
+        /// Matches `literal` as far as the bytes go; `nil` when they end inside it.
+        func match(_ literal: StaticString) -> Bool? {
+            for index in 0..<literal.utf8CodeUnitCount {
+                guard offset < count else { return nil }
+                guard bytes[offset] == literal.utf8Start[index] else { return false }
+                offset += 1
+            }
+            return true
+        }
+        guard let crcOpening = match(opening[0]) else { return true }
+        guard crcOpening else { return false }
+        var check: UInt32 = 0
+        for _ in 0..<8 {
+            guard offset < count else { return true }
+            guard let digit = lowerHexDigits.firstIndex(of: bytes[offset]) else { return false }
+            check = check << 4 | UInt32(digit)
+            offset += 1
+        }
+        guard let lenOpening = match(opening[1]) else { return true }
+        guard lenOpening else { return false }
+        var length = 0
+        let digitsStart = offset
+        while offset < count, (0x30...0x39).contains(bytes[offset]) {
+            guard offset - digitsStart < 10 else { return false }
+            length = length * 10 + Int(bytes[offset] - 0x30)
+            offset += 1
+        }
+        guard offset < count else { return true }
+        guard offset > digitsStart else { return false }
+        guard let recOpening = match(opening[2]) else { return true }
+        guard recOpening else { return false }
+        // The line is `offset + length` bytes, then `}` and the line break; a prefix stops before the line break.
+        let recordEnd = offset + length
+        guard count <= recordEnd + 1 else { return false }
+        if count >= recordEnd {
+            let record = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[offset..<recordEnd])
+            guard CRC32C.checksum(record) == check else { return false }
+        }
+        return count <= recordEnd || bytes[recordEnd] == UInt8(ascii: "}")
+    }
+
     private static func readJournalRecord(_ reader: inout JSONReader) throws(WireFormatError) -> JournalEntry {
         var journal: Int64?
         var base: Int64?

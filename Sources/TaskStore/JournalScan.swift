@@ -4,9 +4,11 @@ import TaskCore
 ///
 /// Only the bytes after the last line break can be a torn write. An append is one `write` of whole lines, made
 /// durable by one `fdatasync` before it is acknowledged, so a crash (or a write still in progress, as a reader
-/// without the lock may see it) leaves a prefix of those lines: the last of them, cut short, has no line break yet.
-/// A complete line (its line break written) that fails its check is damage, wherever it is, the last line included:
-/// it may be an acknowledged change, so it is never ignored or cut off (see docs/state-directory.md, "Damage").
+/// without the lock may see it) leaves an exact prefix of those lines: the last of them, cut short, has no line
+/// break yet (`WireFormat.isJournalLinePrefix` checks that it can be such a prefix). A complete line (its line break
+/// written) that fails its check is damage, wherever it is, the last line included, and so are bytes after the last
+/// line break that no write cut short could have left (a complete line whose line break was changed): they may hold
+/// an acknowledged change, so they are never ignored or cut off (see docs/state-directory.md, "Damage").
 struct JournalScan {
     struct Line {
         let line: JournalLine
@@ -16,9 +18,10 @@ struct JournalScan {
     }
 
     enum Damage: Equatable {
-        /// Bytes from `offset` to the end of the file hold no line break: ignored by readers, cut by the next write.
+        /// Bytes from `offset` to the end of the file hold no line break and are the beginning of a journal line:
+        /// ignored by readers, cut by the next write.
         case tornTail(offset: Int64)
-        /// A complete line that fails its check; nothing from `offset` on is read.
+        /// A complete line that fails its check, or a tail that is not a torn line; nothing from `offset` on is read.
         case corrupt(offset: Int64, lineNumber: Int, reason: String)
     }
 
@@ -39,7 +42,13 @@ struct JournalScan {
             var lineNumber = firstLineNumber
             while start < buffer.count {
                 guard let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                    found = .tornTail(offset: fileOffset + Int64(start))
+                    let tail = UnsafeBufferPointer(rebasing: buffer[start...])
+                    found =
+                        WireFormat.isJournalLinePrefix(tail)
+                        ? .tornTail(offset: fileOffset + Int64(start))
+                        : .corrupt(
+                            offset: fileOffset + Int64(start), lineNumber: lineNumber,
+                            reason: "the bytes after the last line break are not the beginning of a journal line")
                     return
                 }
                 do throws(WireFormatError) {

@@ -133,17 +133,18 @@ extension WorkspaceStore {
         return (fd, validEnd, position.checkpoint)
     }
 
-    /// Throws `corrupt` unless the journal's bytes after `validEnd` are a torn tail: no line break among them.
-    /// (The reader that found `validEnd` checked them already; this holds the rule at the one place that cuts.)
+    /// Throws `corrupt` unless the journal's bytes after `validEnd` are a torn tail (`JournalScan`: no line break
+    /// among them, and the beginning of a journal line). The reader that found `validEnd` checked them already; this
+    /// holds the rule at the one place that cuts.
     private func refuseUnlessTorn(_ files: WorkspaceFiles, after validEnd: Int64) throws(StoreError) {
         let fd = try Syscall.open(files.journal, O_RDONLY)
         defer { Syscall.close(fd) }
         let tail = try Syscall.readToEnd(fd, from: validEnd, path: files.journal)
-        if tail.contains(UInt8(ascii: "\n")) {
+        if JournalScan(tail, fileOffset: validEnd).damage != .tornTail(offset: validEnd) {
             throw .corrupt(
                 path: files.journal,
-                detail: "the bytes after the last good line (from byte \(validEnd)) hold a complete line that was not"
-                    + " read as one; it is not cut off")
+                detail: "the bytes after the last good line (from byte \(validEnd)) are not a torn write; they are"
+                    + " not cut off")
         }
     }
 

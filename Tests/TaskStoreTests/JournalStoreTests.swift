@@ -119,7 +119,8 @@ import Testing
         }
         #expect(path == store.journalPath(key) && detail.contains("line 2"))
         let finding = try #require(store.inspect(key).findings.first)
-        #expect(finding.isProblem && finding.message.contains("truncate -s \(secondLine)"))
+        #expect(finding.isProblem && finding.message.contains("byte \(secondLine)"))
+        #expect(finding.message.contains("taskctl workspace repair acme default"))
     }
 
     @Test func aCheckpointThatDisagreesWithItsJournalIsCorrupt() throws {
