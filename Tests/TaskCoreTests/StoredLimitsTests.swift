@@ -61,6 +61,16 @@ struct StoredLimitsTests {
         #expect(error?.message.hasPrefix(field) == true || error?.message.contains(" \(field) ") == true, "\(error)")
     }
 
+    /// The issue's export: its workspace's state is a checkpoint document, read by the same decoder.
+    @Test func anExportWhoseWorkspaceHasAnOutOfRangeNextIDDoesNotRead() throws {
+        let workspace = String(decoding: Self.document(nextID: "9223372036854775807"), as: UTF8.self)
+        let export =
+            #"{"exported_at":1,"format":"taskd-tenant","frozen":true,"keys":[],"tenant":"acme","version":1,"#
+            + #""workspaces":[{"id":"default","state":\#(workspace)}]}"#
+        let error = #expect(throws: WireFormatError.self) { try WireFormat.decodeTenantExport(Array(export.utf8)) }
+        #expect(error?.message.hasPrefix("next_id 9223372036854775807 is out of range") == true, "\(String(describing: error))")
+    }
+
     @Test func valuesAtTheEdgesOfTheRangesRead() throws {
         let edge = Self.document(
             asOf: "253402300799999", nextID: "\(Self.max)", sequence: "\(Self.max)", id: "\(Self.max - 1)",
