@@ -33,7 +33,7 @@ struct RESTStoredRangeTests {
             try store.importWorkspace(try Self.key("edge"), state: state, chain: 7, replacing: true)
             let responder = try #require(harness.responder)
 
-            // The last id there is is handed out; then creates are refused, deletes and reads go on.
+            // The last id there is is handed out; then creates are refused, flushes and reads go on.
             #expect(try await harness.createTask(key: apiKey, workspace: "edge").id == Int(limit - 1))
             for _ in 0..<3 {
                 let refused = try await harness.client.post(
@@ -42,9 +42,9 @@ struct RESTStoredRangeTests {
                 expectError(refused, status: 429, code: "limit_exceeded")
             }
             #expect(try await harness.listTasks(key: apiKey, workspace: "edge").count == 2)
-            let deleted = try await harness.client.delete(
-                harness.target("/tasks/\(limit - 1)", key: apiKey, workspace: "edge"))
-            #expect(deleted.status == 204, "\(deleted)")
+            let flushed = try await harness.client.post(
+                harness.target("/tasks/flush", key: apiKey, workspace: "edge"), json: "")
+            #expect(flushed.status == 204, "\(flushed)")
             #expect(try await harness.createTask(key: apiKey, workspace: "other").id == 2)
             #expect(responder.isRunning && harness.responder === responder)
         }

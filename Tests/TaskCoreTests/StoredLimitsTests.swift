@@ -68,7 +68,9 @@ struct StoredLimitsTests {
             #"{"exported_at":1,"format":"taskd-tenant","frozen":true,"keys":[],"tenant":"acme","version":1,"#
             + #""workspaces":[{"id":"default","state":\#(workspace)}]}"#
         let error = #expect(throws: WireFormatError.self) { try WireFormat.decodeTenantExport(Array(export.utf8)) }
-        #expect(error?.message.hasPrefix("next_id 9223372036854775807 is out of range") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.hasPrefix("next_id 9223372036854775807 is out of range") == true,
+            "\(String(describing: error))")
     }
 
     @Test func valuesAtTheEdgesOfTheRangesRead() throws {
