@@ -226,6 +226,7 @@ struct WorkspaceReader {
             break
         }
         var snapshot: WorkspaceSnapshot
+        var checkpointIsNewer = false
         if let (state, chain, _) = checkpoint {
             let sequence = state.sequence
             if sequence < base {
@@ -239,8 +240,11 @@ struct WorkspaceReader {
                 guard records[index].line.check == chain else { throw checkpointDisagrees(sequence) }
                 records = records[(index + 1)...]
             } else {
-                // The checkpoint is newer than this whole journal: it was replaced after we opened it.
+                // The checkpoint is newer than this whole journal: it was replaced after we opened it (or the two
+                // were put together by hand). Every line is older than the checkpoint; the state is the checkpoint's,
+                // and a writer must start a new journal at it rather than append to this one.
                 records = records[records.endIndex...]
+                checkpointIsNewer = true
             }
         } else if base == 0 {
             snapshot = WorkspaceSnapshot(state: .empty, chain: headerChain, source: .nothing)
@@ -262,7 +266,11 @@ struct WorkspaceReader {
             last = scanned
         }
         if damage == nil, let end = scan.lines.last { last = end }
-        snapshot.source = .journal(Self.position(identity, scan, last: last, checkpoint: checkpoint?.2))
+        if checkpointIsNewer, damage == nil, let checkpointIdentity = checkpoint?.2 {
+            snapshot.source = .checkpointOnly(checkpointIdentity)
+        } else {
+            snapshot.source = .journal(Self.position(identity, scan, last: last, checkpoint: checkpoint?.2))
+        }
         return JournalReading(snapshot: snapshot, damage: damage)
     }
 

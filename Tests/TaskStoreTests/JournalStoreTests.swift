@@ -123,6 +123,24 @@ import Testing
         #expect(finding.message.contains("taskctl workspace repair acme default"))
     }
 
+    /// Found with the workspace fuzzer's oracles: a checkpoint ahead of every line of its journal was read, and a create appended
+    /// to that journal, after lines it no longer continues, so the acknowledged create made the workspace unreadable.
+    @Test func aCheckpointNewerThanTheWholeJournalIsContinuedByANewJournal() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        for _ in 0..<3 { try Fixtures.create(in: store, key) }
+        var ahead = try store.read(key)
+        ahead.sequence = 5
+        try Data(WireFormat.checkpointDocument(ahead, chain: 99)).write(
+            to: URL(fileURLWithPath: store.checkpointPath(key)))
+        #expect(try Fixtures.store(directory).read(key) == ahead)
+        #expect(try Fixtures.create(in: try Fixtures.store(directory), key).rawValue == 4)
+        let state = try Fixtures.store(directory).read(key)
+        #expect(state.sequence == 6 && state.tasks.map(\.id.rawValue) == [1, 2, 3, 4])
+        #expect(store.inspect(key).findings.isEmpty)
+    }
+
     @Test func aCheckpointThatDisagreesWithItsJournalIsCorrupt() throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
