@@ -123,8 +123,9 @@ import Testing
         #expect(finding.message.contains("taskctl workspace repair acme default"))
     }
 
-    /// Found with the workspace fuzzer's oracles: a checkpoint ahead of every line of its journal was read, and a create appended
-    /// to that journal, after lines it no longer continues, so the acknowledged create made the workspace unreadable.
+    /// Found with the workspace fuzzer's oracles: a checkpoint ahead of every line of its journal was read, and a
+    /// create was appended to that journal, after lines it does not continue: the acknowledged create made the
+    /// workspace unreadable.
     @Test func aCheckpointNewerThanTheWholeJournalIsContinuedByANewJournal() throws {
         let directory = try TemporaryDirectory()
         let store = try Fixtures.store(directory)
