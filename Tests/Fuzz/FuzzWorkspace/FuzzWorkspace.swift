@@ -82,10 +82,8 @@ func seal(_ journal: [UInt8], chain: UInt32) -> [UInt8] {
         var record = Array(line[(start + marker.count)..<(line.count - 1)])
         replaceCheck(after: #""chain":""#, with: chain, in: &record)
         replaceCheck(after: #""prev":""#, with: previous, in: &record)
-        let check = CRC32C.checksum(record)
-        result += Array(#"{"crc":""#.utf8) + hex(check) + Array(#"","len":\#(record.count),"rec":"#.utf8)
-        result += record + Array("}\n".utf8)
-        previous = check
+        result += FuzzInput.sealedLine(record: record) + [UInt8(ascii: "\n")]
+        previous = CRC32C.checksum(record)
     }
     return result + tail
 }
@@ -93,15 +91,10 @@ func seal(_ journal: [UInt8], chain: UInt32) -> [UInt8] {
 private func replaceCheck(after key: String, with value: UInt32, in record: inout [UInt8]) {
     let key = Array(key.utf8)
     guard let start = firstIndex(of: key, in: record), start + key.count + 8 <= record.count else { return }
-    record.replaceSubrange((start + key.count)..<(start + key.count + 8), with: hex(value))
+    record.replaceSubrange((start + key.count)..<(start + key.count + 8), with: FuzzInput.hex(value))
 }
 
 private func firstIndex(of pattern: [UInt8], in bytes: [UInt8]) -> Int? {
     guard bytes.count >= pattern.count else { return nil }
     return (0...(bytes.count - pattern.count)).first { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) }
-}
-
-private func hex(_ value: UInt32) -> [UInt8] {
-    let digits = String(value, radix: 16)
-    return Array((String(repeating: "0", count: 8 - digits.count) + digits).utf8)
 }

@@ -35,6 +35,19 @@ public enum FuzzInput {
         return path
     }
 
+    /// A journal line around `record` (without its line break), its `len` and `crc` right: so that a target can feed
+    /// the record decoder changed records, which would otherwise almost never pass the line's check.
+    public static func sealedLine(record: [UInt8]) -> [UInt8] {
+        Array(#"{"crc":""#.utf8) + hex(CRC32C.checksum(record)) + Array(#"","len":\#(record.count),"rec":"#.utf8)
+            + record + [UInt8(ascii: "}")]
+    }
+
+    /// Eight lower-case hex digits, as check values are written.
+    public static func hex(_ value: UInt32) -> [UInt8] {
+        let digits = String(value, radix: 16)
+        return Array((String(repeating: "0", count: 8 - digits.count) + digits).utf8)
+    }
+
     /// Runs the scheduler over `state` the ways the servers do: the list at several moments, a writer's settling,
     /// and each kind of change, with the largest time scale there is. What it returns does not matter here.
     public static func exerciseScheduler(on state: WorkspaceState) {
