@@ -26,11 +26,16 @@ struct RESTStoredRangeTests {
             _ = try await harness.createTask(key: apiKey, workspace: "edge")
             _ = try await harness.createTask(key: apiKey, workspace: "other")
             let store = try Self.store(harness)
-            var state = try store.read(try Self.key("edge"))
+            let key = try Self.key("edge")
+            var state = try store.read(key)
             let limit = StoredLimits.maximumSafeInteger
             state.nextID = limit - 1
             state.sequence = UInt64(limit - 2)
-            try store.importWorkspace(try Self.key("edge"), state: state, chain: 7, replacing: true)
+            // Written as a checkpoint with a journal that starts at it, as an edited or imported file would be.
+            try Data(WireFormat.checkpointDocument(state, chain: 7)).write(
+                to: URL(fileURLWithPath: store.checkpointPath(key)))
+            try Data(WireFormat.journalLine(.header(base: state.sequence, chain: 7)).bytes).write(
+                to: URL(fileURLWithPath: store.journalPath(key)))
             let responder = try #require(harness.responder)
 
             // The last id there is is handed out; then creates are refused, flushes and reads go on.

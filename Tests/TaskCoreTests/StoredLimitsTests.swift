@@ -69,7 +69,7 @@ struct StoredLimitsTests {
             + #""workspaces":[{"id":"default","state":\#(workspace)}]}"#
         let error = #expect(throws: WireFormatError.self) { try WireFormat.decodeTenantExport(Array(export.utf8)) }
         #expect(
-            error?.message.hasPrefix("next_id 9223372036854775807 is out of range") == true,
+            error?.message.hasPrefix("workspaces[0].state: next_id 9223372036854775807 is out of range") == true,
             "\(String(describing: error))")
     }
 
