@@ -1,7 +1,7 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test test-web lint run run-shards bench bench-ws sanitize clean version deb deploy-check \
-	deploy-check-clone
+.PHONY: deps build release test test-web lint run run-shards bench bench-ws sanitize fuzz clean version deb \
+	deploy-check deploy-check-clone
 
 deps:
 	scripts/install-deps.sh
@@ -60,6 +60,11 @@ bench-ws:
 # .build-asan), then GET/POST load against taskd-fcgi with glibc's malloc checking; see scripts/sanitize.sh.
 sanitize:
 	scripts/sanitize.sh
+
+# libFuzzer targets for every decoder of stored files (scratch path .build-fuzz), FUZZ_SECONDS each (default 30);
+# `make fuzz FUZZ_TARGETS=journal-line` runs one. See scripts/fuzz.sh and docs/state-directory.md, "Fuzzing".
+fuzz:
+	scripts/fuzz.sh $(FUZZ_TARGETS)
 
 clean:
 	rm -rf .build

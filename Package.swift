@@ -135,3 +135,25 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets, one per decoder of stored files, and their seed corpora in Tests/FuzzCorpus (scripts/fuzz.sh,
+// `make fuzz`). A normal build makes each an empty program, so that they keep compiling; built with
+// `swift build --sanitize=fuzzer --product taskd-fuzz-<name>` they are libFuzzer binaries (SwiftPM then compiles
+// them as libraries and links libFuzzer's `main`, which calls their `LLVMFuzzerTestOneInput`).
+let fuzzTargets: [(name: String, target: String, dependencies: [Target.Dependency])] = [
+    ("journal-line", "FuzzJournalLine", ["TaskCore"]),
+    ("checkpoint", "FuzzCheckpoint", ["TaskCore"]),
+    ("workspace", "FuzzWorkspace", ["TaskCore", "TaskStore", .product(name: "Logging", package: "swift-log")]),
+    ("change-record", "FuzzChangeRecord", ["TaskCore", "TaskStore"]),
+    ("keys-file", "FuzzKeysFile", ["TaskStore"]),
+    ("tenant-export", "FuzzTenantExport", ["TaskCore", "TaskStore"]),
+]
+package.targets.append(
+    .target(name: "TaskdFuzzSupport", dependencies: ["TaskCore"], path: "Tests/Fuzz/TaskdFuzzSupport"))
+for fuzzer in fuzzTargets {
+    package.products.append(.executable(name: "taskd-fuzz-" + fuzzer.name, targets: [fuzzer.target]))
+    package.targets.append(
+        .executableTarget(
+            name: fuzzer.target, dependencies: fuzzer.dependencies + ["TaskdFuzzSupport"],
+            path: "Tests/Fuzz/" + fuzzer.target))
+}

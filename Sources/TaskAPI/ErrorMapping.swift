@@ -139,7 +139,7 @@ extension TaskError: HTTPErrorConvertible {
         switch self {
         case .notFound: .notFound
         case .notDeletable: .conflict
-        case .taskLimitReached: .tooManyRequests
+        case .taskLimitReached, .idsExhausted, .sequenceExhausted: .tooManyRequests
         }
     }
 
@@ -147,7 +147,7 @@ extension TaskError: HTTPErrorConvertible {
         switch self {
         case .notFound: "not_found"
         case .notDeletable: "conflict"
-        case .taskLimitReached: "limit_exceeded"
+        case .taskLimitReached, .idsExhausted, .sequenceExhausted: "limit_exceeded"
         }
     }
 
@@ -228,7 +228,8 @@ extension StoreError: HTTPErrorConvertible {
     }
 
     /// Never the error's own description: paths and errno values are for the log, not for clients. A damaged
-    /// workspace is named by its file's name only (the rest of the path is the operator's business).
+    /// workspace is not even named by its file: which file and where is the operator's business (the log line and
+    /// `taskctl check` name it).
     var message: String {
         switch self {
         case .workspaceLimitReached(let limit):
@@ -254,10 +255,9 @@ extension StoreError: HTTPErrorConvertible {
         case .tenantFrozen:
             "This tenant's data is being moved or maintained, so changes are paused for a few seconds; nothing was"
                 + " changed. Reads go on. Try again after the Retry-After delay."
-        case .corrupt(let path, _):
-            "This workspace's stored file '\(path.split(separator: "/").last ?? "")' is damaged, so the workspace"
-                + " cannot be used until an operator repairs it (taskctl check says how); other workspaces are"
-                + " unaffected."
+        case .corrupt:
+            "This workspace's stored data is damaged, so the workspace cannot be used until an operator repairs it"
+                + " (taskctl check says how); nothing was changed, and other workspaces are unaffected."
         case .io, .keyNotFound, .encodingFailed:
             internalErrorMessage
         }

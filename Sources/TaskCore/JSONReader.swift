@@ -100,6 +100,23 @@ struct JSONReader {
         return negative ? -value : value
     }
 
+    /// An integer that must be in `range`: the error names `field` (and the value, when it is out of range).
+    mutating func readInt64(_ field: String, in range: ClosedRange<Int64>) throws(WireFormatError) -> Int64 {
+        _ = peek()
+        let start = offset
+        let value: Int64
+        do {
+            value = try readInt64()
+        } catch {
+            throw WireFormatError(message: "\(field): \(error.message)")
+        }
+        guard range.contains(value) else {
+            offset = start
+            throw failure(StoredLimits.outOfRange(field, "\(value)", range).message)
+        }
+        return value
+    }
+
     mutating func readString() throws(WireFormatError) -> String {
         try expect(UInt8(ascii: "\""))
         let start = offset

@@ -3,6 +3,8 @@ public struct SchedulePolicy: Hashable, Sendable {
     public static let defaultSlots = 6
     /// The shortest duration a task can have, so that every task is seen `running` for at least one millisecond.
     public static let minimumDurationMilliseconds: Int64 = 2
+    /// The largest time scale a deployment may set; it bounds the durations a stored task may have.
+    public static let maximumTimeScale: Double = 1_000
 
     /// How many tasks of one workspace run at once.
     public let slots: Int
@@ -13,10 +15,12 @@ public struct SchedulePolicy: Hashable, Sendable {
         guard slots >= 1, slots <= 10_000 else {
             throw ValidationError(parameter: "slots", message: "Slots must be between 1 and 10000, got \(slots).")
         }
-        guard timeScale.isFinite, timeScale > 0, timeScale <= 1_000 else {
+        guard timeScale.isFinite, timeScale > 0, timeScale <= Self.maximumTimeScale else {
             throw ValidationError(
                 parameter: "time_scale",
-                message: "The time scale must be a number above 0 and at most 1000, got \(timeScale).")
+                message:
+                    "The time scale must be a number above 0 and at most \(Int(Self.maximumTimeScale)), got \(timeScale)."
+            )
         }
         self.slots = slots
         self.timeScale = timeScale

@@ -6,6 +6,10 @@ public enum TaskError: Error, Equatable, Sendable {
     case notDeletable(TaskID, status: TaskStatus)
     /// The workspace already keeps the most tasks it may.
     case taskLimitReached(limit: Int)
+    /// The workspace's `next_id` is at the end of the ids it may hand out (`StoredLimits.nextIDs`): no new task.
+    case idsExhausted
+    /// The workspace's sequence is at the end of its range (`StoredLimits.sequences`): no change at all.
+    case sequenceExhausted
 }
 
 extension TaskError: CustomStringConvertible {
@@ -17,6 +21,12 @@ extension TaskError: CustomStringConvertible {
             "Task \(id) is \(status.rawValue); only queued tasks can be deleted."
         case .taskLimitReached(let limit):
             "This workspace already keeps \(limit) tasks, the most allowed; flush finished tasks first."
+        case .idsExhausted:
+            "This workspace has handed out every task id it may (up to \(StoredLimits.maximumSafeInteger - 1));"
+                + " it takes no new task. Use another workspace_id."
+        case .sequenceExhausted:
+            "This workspace has recorded the most changes it may (\(StoredLimits.maximumSafeInteger)); it takes no"
+                + " further change. Use another workspace_id."
         }
     }
 }

@@ -26,12 +26,12 @@ public struct TaskStateMachine: Sendable {
         records.reserveCapacity(state.tasks.count)
         var next: Int64?
         for (task, start) in zip(state.tasks, starts) {
-            let end = start &+ task.durationMilliseconds
+            let end = Self.sum(start, task.durationMilliseconds)
             let status = Self.status(start: start, end: end, at: at.rawValue)
             records.append(TaskRecord(id: task.id, name: task.name, type: task.type, status: status))
             let change: Int64? =
                 switch status {
-                case .queued: start + 1
+                case .queued: Self.sum(start, 1)
                 case .running: end
                 case .completed: nil
                 }
@@ -57,7 +57,7 @@ public struct TaskStateMachine: Sendable {
         var ends = MinHeap(reservingCapacity: min(policy.slots, state.tasks.count) + 1)
         for task in state.tasks {
             guard let startedAt = task.startedAt else { continue }
-            let end = startedAt.rawValue &+ task.durationMilliseconds
+            let end = Self.sum(startedAt.rawValue, task.durationMilliseconds)
             if end > asOf { ends.push(end) }
         }
         var earliest = asOf
@@ -68,9 +68,17 @@ public struct TaskStateMachine: Sendable {
             }
             guard start < limit else { return }
             body(index, start)
-            ends.push(start &+ task.durationMilliseconds)
+            ends.push(Self.sum(start, task.durationMilliseconds))
             earliest = start
         }
+    }
+
+    /// `a + b`, held at `Int64.max` instead of trapping. Stored values are range-checked (`StoredLimits`) so that
+    /// no sum of them comes near the limit; this keeps a state built some other way from trapping all the same.
+    @inline(__always)
+    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (result, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : result
     }
 
     static func status(start: Int64, end: Int64, at now: Int64) -> TaskStatus {
@@ -83,27 +91,31 @@ public struct TaskStateMachine: Sendable {
 
     /// Applies a change at its moment (or at `asOf`, if that is later), recording every start learned on the way.
     ///
-    /// On error `state` is left as it was. `taskLimit` bounds how many tasks a workspace keeps.
+    /// On error `state` is left as it was. `taskLimit` bounds how many tasks a workspace keeps. A workspace whose
+    /// sequence or `next_id` is at the end of its range (`StoredLimits`) refuses the change instead of overflowing.
     public func apply(
         _ change: TaskChange, to state: inout WorkspaceState, taskLimit: Int = .max
     ) throws(TaskError) -> ChangeOutcome {
+        guard state.sequence < UInt64(StoredLimits.sequences.upperBound) else { throw .sequenceExhausted }
         let at = max(change.at, state.asOf)
         var next = settled(state, at: at)
         let outcome: ChangeOutcome
         switch change {
         case .create(let name, let type, let duration, _):
             guard next.tasks.count < taskLimit else { throw .taskLimitReached(limit: taskLimit) }
-            guard let id = TaskID(rawValue: next.nextID) else { throw .taskLimitReached(limit: taskLimit) }
+            guard next.nextID < StoredLimits.nextIDs.upperBound, let id = TaskID(rawValue: next.nextID) else {
+                throw .idsExhausted
+            }
             next.nextID += 1
+            let stored = min(
+                max(SchedulePolicy.minimumDurationMilliseconds, duration), StoredLimits.durations.upperBound)
             next.tasks.append(
-                StoredTask(
-                    id: id, name: name, type: type, createdAt: at,
-                    durationMilliseconds: max(SchedulePolicy.minimumDurationMilliseconds, duration)))
+                StoredTask(id: id, name: name, type: type, createdAt: at, durationMilliseconds: stored))
             outcome = .created(TaskRecord(id: id, name: name, type: type, status: .queued))
         case .delete(let id, _):
             guard let index = Self.index(of: id, in: next.tasks) else { throw .notFound(id) }
             if let startedAt = next.tasks[index].startedAt {
-                let end = startedAt.rawValue &+ next.tasks[index].durationMilliseconds
+                let end = Self.sum(startedAt.rawValue, next.tasks[index].durationMilliseconds)
                 throw .notDeletable(id, status: Self.status(start: startedAt.rawValue, end: end, at: at.rawValue))
             }
             next.tasks.remove(at: index)

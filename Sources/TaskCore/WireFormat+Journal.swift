@@ -95,6 +95,57 @@ extension WireFormat {
         return JournalLine(entry: entry, check: check)
     }
 
+    /// Whether `bytes` (which hold no line break) can be what a write cut short leaves of a journal line: a prefix
+    /// of one, possibly followed by zero bytes (a file system may show an extended size before the data). A write
+    /// leaves an exact prefix of what it wrote, so the envelope must match as far as it goes, the bytes must be
+    /// fewer than the line their `len` announces, and a record that is all there must pass its check. Anything else
+    /// (a complete line whose line break was changed, garbage) is damage, not a torn write.
+    public static func isJournalLinePrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var count = bytes.count
+        while count > 0, bytes[count - 1] == 0 { count -= 1 }
+        let opening: [StaticString] = [#"{"crc":""#, #"","len":"#, #","rec":"#]
+        var offset = 0
+        /// Matches `literal` as far as the bytes go; `nil` when they end inside it.
+        func match(_ literal: StaticString) -> Bool? {
+            for index in 0..<literal.utf8CodeUnitCount {
+                guard offset < count else { return nil }
+                guard bytes[offset] == literal.utf8Start[index] else { return false }
+                offset += 1
+            }
+            return true
+        }
+        guard let crcOpening = match(opening[0]) else { return true }
+        guard crcOpening else { return false }
+        var check: UInt32 = 0
+        for _ in 0..<8 {
+            guard offset < count else { return true }
+            guard let digit = lowerHexDigits.firstIndex(of: bytes[offset]) else { return false }
+            check = check << 4 | UInt32(digit)
+            offset += 1
+        }
+        guard let lenOpening = match(opening[1]) else { return true }
+        guard lenOpening else { return false }
+        var length = 0
+        let digitsStart = offset
+        while offset < count, (0x30...0x39).contains(bytes[offset]) {
+            guard offset - digitsStart < 10 else { return false }
+            length = length * 10 + Int(bytes[offset] - 0x30)
+            offset += 1
+        }
+        guard offset < count else { return true }
+        guard offset > digitsStart else { return false }
+        guard let recOpening = match(opening[2]) else { return true }
+        guard recOpening else { return false }
+        // The line is `offset + length` bytes, then `}` and the line break; a prefix stops before the line break.
+        let recordEnd = offset + length
+        guard count <= recordEnd + 1 else { return false }
+        if count >= recordEnd {
+            let record = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[offset..<recordEnd])
+            guard CRC32C.checksum(record) == check else { return false }
+        }
+        return count <= recordEnd || bytes[recordEnd] == UInt8(ascii: "}")
+    }
+
     private static func readJournalRecord(_ reader: inout JSONReader) throws(WireFormatError) -> JournalEntry {
         var journal: Int64?
         var base: Int64?
@@ -108,17 +159,17 @@ extension WireFormat {
         try reader.readObject { (reader, key) throws(WireFormatError) in
             switch key {
             case "journal": journal = try reader.readInt64()
-            case "base": base = try reader.readInt64()
+            case "base": base = try reader.readInt64("base", in: StoredLimits.sequences)
             case "chain": chain = try readCheck(&reader)
-            case "seq": sequence = try reader.readInt64()
+            case "seq": sequence = try reader.readInt64("seq", in: StoredLimits.changeSequences)
             case "prev": previous = try readCheck(&reader)
-            case "as_of": asOf = try reader.readInt64()
-            case "next_id": nextID = try reader.readInt64()
+            case "as_of": asOf = try reader.readInt64("as_of", in: StoredLimits.timestamps)
+            case "next_id": nextID = try reader.readInt64("next_id", in: StoredLimits.nextIDs)
             case "put":
                 try reader.readArray { (reader) throws(WireFormatError) in put.append(try readTask(&reader)) }
             case "drop":
                 try reader.readArray { (reader) throws(WireFormatError) in
-                    let value = try reader.readInt64()
+                    let value = try reader.readInt64("dropped task id", in: StoredLimits.taskIDs)
                     guard let id = TaskID(rawValue: value) else { throw reader.failure("task id \(value) in drop") }
                     drop.append(id)
                 }
@@ -129,14 +180,33 @@ extension WireFormat {
             guard journal == Int64(storeFormat) else {
                 throw reader.failure("journal format \(journal) is not one this version reads (\(storeFormat))")
             }
-            guard let base, base >= 0, let chain else { throw reader.failure("the header lacks base or chain") }
+            guard let base, let chain else { throw reader.failure("the header lacks base or chain") }
             return .header(base: UInt64(base), chain: chain)
         }
-        guard let sequence, sequence > 0, let previous, let asOf, let nextID, nextID >= 1 else {
+        guard let sequence, let previous, let asOf, let nextID else {
             throw reader.failure("the record lacks one of seq, prev, as_of, next_id")
+        }
+        // Checked here as well as where the delta is applied, so that a line that decodes is one that can apply.
+        guard isAscending(put.lazy.map(\.id.rawValue)), isAscending(drop.lazy.map(\.rawValue)) else {
+            throw reader.failure("the ids of put or drop are not ascending")
+        }
+        if let last = put.last?.id.rawValue, last >= nextID {
+            throw reader.failure("task \(last) in put is not below next_id \(nextID)")
+        }
+        if let last = drop.last?.rawValue, last >= nextID {
+            throw reader.failure("task \(last) in drop is not below next_id \(nextID)")
         }
         let delta = StateDelta(
             sequence: UInt64(sequence), asOf: Timestamp(rawValue: asOf), nextID: nextID, put: put, drop: drop)
         return .change(delta, previous: previous)
+    }
+
+    private static func isAscending(_ values: some Sequence<Int64>) -> Bool {
+        var previous: Int64 = 0
+        for value in values {
+            guard value > previous else { return false }
+            previous = value
+        }
+        return true
     }
 }

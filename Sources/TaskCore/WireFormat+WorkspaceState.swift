@@ -103,10 +103,10 @@ extension WireFormat {
         var chain: UInt32 = 0
         try reader.readObject { (reader, key) throws(WireFormatError) in
             switch key {
-            case "as_of": asOf = try reader.readInt64()
-            case "next_id": nextID = try reader.readInt64()
-            case "seq": sequence = try reader.readInt64()
-            case "format": format = try reader.readInt64()
+            case "as_of": asOf = try reader.readInt64("as_of", in: StoredLimits.timestamps)
+            case "next_id": nextID = try reader.readInt64("next_id", in: StoredLimits.nextIDs)
+            case "seq": sequence = try reader.readInt64("seq", in: StoredLimits.sequences)
+            case "format": format = try reader.readInt64("format", in: 1...Int64(storeFormat))
             case "chain": chain = try readCheck(&reader)
             case "tasks":
                 var list: [StoredTask] = []
@@ -118,14 +118,10 @@ extension WireFormat {
         guard let asOf, let nextID, let sequence, let tasks else {
             throw reader.failure("the document lacks one of as_of, next_id, seq, tasks")
         }
-        guard format >= 1, format <= Int64(storeFormat) else {
-            throw reader.failure("format \(format) is not one this version reads (1 to \(storeFormat))")
-        }
-        guard nextID >= 1, sequence >= 0 else { throw reader.failure("next_id or seq out of range") }
         var previous: Int64 = 0
         for task in tasks {
             guard task.id.rawValue > previous, task.id.rawValue < nextID else {
-                throw reader.failure("task ids are not ascending below next_id (task \(task.id))")
+                throw reader.failure("task ids are not ascending below next_id \(nextID) (task \(task.id))")
             }
             previous = task.id.rawValue
         }
@@ -153,6 +149,7 @@ extension WireFormat {
 
     static let lowerHexDigits = Array("0123456789abcdef".utf8)
 
+    /// One stored task, every field checked against `StoredLimits` and the name against `TaskName`'s stored rules.
     static func readTask(_ reader: inout JSONReader) throws(WireFormatError) -> StoredTask {
         var id: Int64?
         var name: String?
@@ -162,23 +159,22 @@ extension WireFormat {
         var startedAt: Int64?
         try reader.readObject { (reader, key) throws(WireFormatError) in
             switch key {
-            case "id": id = try reader.readInt64()
+            case "id": id = try reader.readInt64("task id", in: StoredLimits.taskIDs)
             case "name": name = try reader.readString()
             case "type": type = try reader.readString()
-            case "created_at": createdAt = try reader.readInt64()
-            case "duration_ms": duration = try reader.readInt64()
-            case "started_at": startedAt = reader.readNull() ? nil : try reader.readInt64()
+            case "created_at": createdAt = try reader.readInt64("created_at", in: StoredLimits.timestamps)
+            case "duration_ms": duration = try reader.readInt64("duration_ms", in: StoredLimits.durations)
+            case "started_at":
+                startedAt = reader.readNull() ? nil : try reader.readInt64("started_at", in: StoredLimits.timestamps)
             default: try reader.skipValue()
             }
         }
-        guard let id, let name, let type, let createdAt, let duration else {
+        guard let id, let name, let type, let createdAt, let duration, let taskID = TaskID(rawValue: id) else {
             throw reader.failure("a task lacks one of id, name, type, created_at, duration_ms")
         }
-        guard let taskID = TaskID(rawValue: id) else { throw reader.failure("task id \(id) is not positive") }
         guard let taskType = TaskType(rawValue: type) else {
-            throw reader.failure("task \(id) has unknown type '\(type)'")
+            throw reader.failure("task \(id) has unknown type '\(type.prefix(40))'")
         }
-        guard duration > 0 else { throw reader.failure("task \(id) has a duration of \(duration)") }
         let taskName: TaskName
         do {
             taskName = try TaskName(stored: name)

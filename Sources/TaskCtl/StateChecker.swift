@@ -161,6 +161,13 @@ struct StateChecker {
         if state.nextID < 1 {
             messages.append("next_id is \(state.nextID); it must be at least 1.")
         }
+        if state.nextID >= StoredLimits.nextIDs.upperBound {
+            messages.append(
+                "next_id is \(state.nextID), the last the store allows: the workspace refuses new tasks (429).")
+        }
+        if state.sequence >= UInt64(StoredLimits.sequences.upperBound) {
+            messages.append("seq is \(state.sequence), the last the store allows: the workspace refuses every change.")
+        }
         if state.sequence < UInt64(max(0, state.nextID - 1)) {
             messages.append("seq \(state.sequence) is lower than the \(state.nextID - 1) creates next_id implies.")
         }

@@ -7,8 +7,8 @@ import TaskStore
 struct WorkspaceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workspace",
-        abstract: "Inspect tenants and workspaces.",
-        subcommands: [Show.self, List.self]
+        abstract: "Inspect tenants and workspaces; repair a damaged one.",
+        subcommands: [Show.self, List.self, Repair.self]
     )
 
     struct Show: ParsableCommand {

@@ -71,6 +71,18 @@ extension Syscall {
         if try makeDirectory(path) { try fsyncDirectory(parent) }
     }
 
+    /// Gives the file at `source` the second name `destination`, which must not exist yet; `false` when it does.
+    /// Unlike `rename`, it never replaces a file.
+    static func link(_ source: String, to destination: String) throws(StoreError) -> Bool {
+        do {
+            try retrying("link", path: destination) { Glibc.link(source, destination) }
+            return true
+        } catch {
+            if case .io(_, _, EEXIST) = error { return false }
+            throw error
+        }
+    }
+
     static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }

@@ -46,7 +46,8 @@ extension WorkspaceStore {
         let hasCheckpoint = (try? Syscall.status(files.checkpoint)) != nil
         let hasLegacy = (try? Syscall.status(files.legacy)) != nil
         inspection.format = hasJournal || hasCheckpoint ? .version2 : hasLegacy ? .version1 : .none
-        if hasJournal { Self.inspectJournal(files, into: &inspection) }
+        if hasJournal { Self.inspectJournal(files, key, into: &inspection) }
+        Self.inspectSideFiles(files, into: &inspection)
         if hasLegacy && (hasJournal || hasCheckpoint) {
             inspection.warning(
                 files.legacy,
@@ -68,7 +69,9 @@ extension WorkspaceStore {
     static let restoreAdvice =
         "Repair: stop the services, keep a copy of the workspace directory, and restore it from a backup."
 
-    private static func inspectJournal(_ files: WorkspaceFiles, into inspection: inout WorkspaceInspection) {
+    private static func inspectJournal(
+        _ files: WorkspaceFiles, _ key: WorkspaceKey, into inspection: inout WorkspaceInspection
+    ) {
         let path = files.journal
         guard let (bytes, identity) = try? WorkspaceReader.readFile(path) else {
             inspection.problem(path, "The journal cannot be read. " + restoreAdvice)
@@ -76,41 +79,50 @@ extension WorkspaceStore {
         }
         inspection.journalBytes = identity.size
         let scan = JournalScan(bytes)
-        switch scan.damage {
-        case .tornTail(let offset):
+        if case .tornTail(let offset) = scan.damage {
             inspection.warning(
                 path,
-                "The last line (from byte \(offset)) is incomplete: a write was cut short by a crash and never"
-                    + " acknowledged. Harmless: readers ignore it and the next change cuts it off (or now:"
-                    + " truncate -s \(offset) '\(path)').")
-        case .corrupt(let offset, let lineNumber, let reason):
-            inspection.problem(
-                path,
-                "Line \(lineNumber) (byte \(offset)) is damaged but good lines follow it (\(reason)), so the changes"
-                    + " from there on cannot be trusted. " + truncateAdvice(path, offset: offset))
+                "The last line (from byte \(offset)) is incomplete: a write cut short by a crash and never"
+                    + " acknowledged. Harmless: readers ignore it and the next change cuts it off.")
+        }
+        if let reading = try? WorkspaceReader(files: files).readJournal(bytes, identity: identity),
+            let damage = reading.damage
+        {
+            inspection.problem(path, damageMessage(damage, files, key))
             return
-        case nil:
-            break
         }
         guard let first = scan.lines.first, case .header(let base, let chain) = first.line.entry else {
             inspection.problem(path, "The first line is not a journal header. " + restoreAdvice)
             return
         }
-        var expected = (sequence: base, chain: chain)
-        for scanned in scan.lines.dropFirst() {
-            guard case .change(let delta, let previous) = scanned.line.entry,
-                delta.sequence == expected.sequence + 1, previous == expected.chain
-            else {
-                inspection.problem(
-                    path,
-                    "The line at byte \(scanned.start) does not continue the one before it (seq or prev breaks the"
-                        + " chain). " + truncateAdvice(path, offset: scanned.start))
-                return
-            }
-            expected = (delta.sequence, scanned.line.check)
-        }
         inspection.journalRecords = scan.lines.count - 1
         inspectCheckpoint(files, base: base, chain: chain, lines: scan.lines, into: &inspection)
+    }
+
+    /// Side files of damage found earlier: the journal may be sound again (repaired), but they hold changes that
+    /// were lost, so an operator should look at them and archive them.
+    private static func inspectSideFiles(_ files: WorkspaceFiles, into inspection: inout WorkspaceInspection) {
+        let names = (try? Syscall.directoryEntries(files.directory)) ?? []
+        for name in names.sorted() where name.hasPrefix(DamagedJournal.namePrefix) {
+            guard !inspection.findings.contains(where: { $0.message.contains(name) }) else { continue }
+            inspection.warning(
+                files.directory + "/" + name,
+                "The damaged part of an earlier journal, kept when the damage was found: the changes it held were"
+                    + " lost by the repair. Look at it (each line is a journal line), then archive it.")
+        }
+    }
+
+    /// What `check` says of a damaged journal: where, why, where its bytes are kept, and the repair.
+    static func damageMessage(_ damage: DamagedJournal, _ files: WorkspaceFiles, _ key: WorkspaceKey) -> String {
+        let kept =
+            damage.isKept(in: files)
+            ? "Its bytes from there on are kept in \(damage.path(in: files))."
+            : "Its bytes from there on will be kept in \(damage.path(in: files)) (by the first server that reads"
+                + " the workspace, or by the repair)."
+        return "Line \(damage.lineNumber) (byte \(damage.offset)) is damaged: \(damage.reason). It may hold an"
+            + " acknowledged change, so the workspace answers 503 and nothing is written to it. " + kept
+            + " Repair: taskctl workspace repair \(key.tenant) \(key.workspace) (it keeps what precedes the damage and"
+            + " the side file, and sets next_id above every id that may have been handed out)."
     }
 
     private static func inspectCheckpoint(
@@ -155,11 +167,5 @@ extension WorkspaceStore {
                 path, "The checkpoint has format \(document.format), expected \(WireFormat.storeFormat).")
         }
         inspection.journalRecords = lines.filter { $0.line.entry.sequence > sequence }.count
-    }
-
-    private static func truncateAdvice(_ path: String, offset: Int64) -> String {
-        "Repair: stop the services and keep a copy of the workspace directory; then restore it from a backup, or"
-            + " keep only what precedes the bad line with truncate -s \(offset) '\(path)' (the changes after it are"
-            + " lost, and the ids of tasks they created may be handed out again)."
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import TaskCore
 
 // Design note: reading without a lock.
@@ -19,6 +20,14 @@ import TaskCore
 /// Reads a workspace's files into a snapshot, or brings a cached snapshot up to date by reading only what changed.
 struct WorkspaceReader {
     let files: WorkspaceFiles
+    /// When set, a damaged journal found by this reader has its damaged bytes kept in a side file
+    /// (`DamagedJournal`), and this logger says so. Unset for read-only processes and for `taskctl check`.
+    var damageLogger: Logger?
+
+    init(files: WorkspaceFiles, keepingDamageWith logger: Logger? = nil) {
+        self.files = files
+        self.damageLogger = logger
+    }
 
     /// The current state: `cached` itself when the files did not change, `cached` plus the new journal lines when
     /// the journal only grew (or was replaced by one that continues it), otherwise a full read.
@@ -162,28 +171,62 @@ struct WorkspaceReader {
     private func readJournal(_ fd: Int32) throws(StoreError) -> WorkspaceSnapshot {
         let identity = try Syscall.status(of: fd, path: files.journal)
         let bytes = try Syscall.readToEnd(fd, path: files.journal, expectedSize: Int(identity.size))
+        let reading = try readJournal(bytes, identity: identity)
+        guard let damage = reading.damage else { return reading.snapshot }
+        throw refuse(damage)
+    }
+
+    /// What a journal's bytes give: the state of its good lines on top of the checkpoint, and the damage that
+    /// stopped the reading, if any: the first complete line that fails its check, or the first line that does not
+    /// continue the one before it (a second header, a break in `seq` or `prev`, a change that does not apply).
+    /// Throws when the journal and the checkpoint cannot be put together at all (a missing or disagreeing checkpoint).
+    func readJournal(_ bytes: [UInt8], identity: Syscall.FileIdentity) throws(StoreError) -> JournalReading {
         let scan = JournalScan(bytes)
-        if case .corrupt(let offset, let lineNumber, let reason) = scan.damage {
-            throw corrupt("line \(lineNumber) (byte \(offset)) is damaged and good lines follow it: \(reason)")
+        if let damage = DamagedJournal(scan, journal: bytes) {
+            // Everything before the damaged line is read as usual, so that a repair knows the good prefix's state.
+            let prefix = Array(bytes[..<Int(damage.offset)])
+            var reading = try readGoodLines(JournalScan(prefix), bytes: bytes, identity: identity)
+            if reading.damage == nil { reading.damage = damage }
+            return reading
         }
+        return try readGoodLines(scan, bytes: bytes, identity: identity)
+    }
+
+    /// Reads the lines of `scan`, which pass their checks, on top of the checkpoint.
+    private func readGoodLines(_ scan: JournalScan, bytes: [UInt8], identity: Syscall.FileIdentity)
+        throws(StoreError) -> JournalReading
+    {
+        let checkpoint = try readCheckpoint()
         guard let first = scan.lines.first, case .header(let base, let headerChain) = first.line.entry else {
-            throw corrupt(bytes.isEmpty ? "the file is empty" : "the first line is not a journal header")
+            // Without its header nothing in the journal can be placed: all of it is damaged.
+            let reason = bytes.isEmpty ? "the file is empty" : "the first line is not a journal header"
+            guard let (state, chain, _) = checkpoint else { throw corrupt(reason) }
+            let damage = DamagedJournal(offset: 0, lineNumber: 1, reason: reason, bytes: bytes)
+            return JournalReading(
+                snapshot: WorkspaceSnapshot(state: state, chain: chain, source: .nothing), damage: damage)
         }
-        var records = scan.lines.dropFirst()
+        var records = ArraySlice(scan.lines.dropFirst())
+        var damage: DamagedJournal?
         var expected = (sequence: base, chain: headerChain)
         for (index, scanned) in zip(2..., records) {
-            guard case .change(let delta, let previous) = scanned.line.entry else {
-                throw corrupt("line \(index) is a second header")
+            let reason: String
+            if case .change(let delta, let previous) = scanned.line.entry {
+                if delta.sequence == expected.sequence + 1, previous == expected.chain {
+                    expected = (delta.sequence, scanned.line.check)
+                    continue
+                }
+                reason =
+                    "it has seq \(delta.sequence) after seq \(expected.sequence), or does not continue the line before"
+                    + " it (prev)"
+            } else {
+                reason = "it is a second header"
             }
-            guard delta.sequence == expected.sequence + 1, previous == expected.chain else {
-                throw corrupt(
-                    "line \(index) has seq \(delta.sequence) after seq \(expected.sequence), or does not continue"
-                        + " the line before it (prev)")
-            }
-            expected = (delta.sequence, scanned.line.check)
+            damage = Self.damage(at: scanned, lineNumber: index, reason: reason, in: bytes)
+            records = records[..<records.index(records.startIndex, offsetBy: index - 2)]
+            break
         }
         var snapshot: WorkspaceSnapshot
-        let checkpoint = try readCheckpoint()
+        var checkpointIsNewer = false
         if let (state, chain, _) = checkpoint {
             let sequence = state.sequence
             if sequence < base {
@@ -197,26 +240,73 @@ struct WorkspaceReader {
                 guard records[index].line.check == chain else { throw checkpointDisagrees(sequence) }
                 records = records[(index + 1)...]
             } else {
-                // The checkpoint is newer than this whole journal: it was replaced after we opened it.
+                // The checkpoint is newer than this whole journal: it was replaced after we opened it (or the two
+                // were put together by hand). Every line is older than the checkpoint; the state is the checkpoint's,
+                // and a writer must start a new journal at it rather than append to this one.
                 records = records[records.endIndex...]
+                checkpointIsNewer = true
             }
         } else if base == 0 {
             snapshot = WorkspaceSnapshot(state: .empty, chain: headerChain, source: .nothing)
         } else {
             throw corrupt("the journal starts at seq \(base) but \(WorkspaceFiles.checkpointName) is missing")
         }
+        var last = first
         for scanned in records {
             guard case .change(let delta, _) = scanned.line.entry else { continue }
             do {
                 try delta.apply(to: &snapshot.state)
             } catch {
-                throw corrupt("the record of seq \(delta.sequence) does not apply: \(error.message)")
+                let number = scan.lines.firstIndex { $0.start == scanned.start }.map { $0 + 1 } ?? 0
+                damage = Self.damage(
+                    at: scanned, lineNumber: number, reason: "its change does not apply: \(error.message)", in: bytes)
+                break
             }
             snapshot.chain = scanned.line.check
+            last = scanned
         }
-        snapshot.source = .journal(
-            Self.position(identity, scan, last: scan.lines.last ?? first, checkpoint: checkpoint?.2))
-        return snapshot
+        if damage == nil, let end = scan.lines.last { last = end }
+        if checkpointIsNewer, damage == nil, let checkpointIdentity = checkpoint?.2 {
+            snapshot.source = .checkpointOnly(checkpointIdentity)
+        } else {
+            snapshot.source = .journal(Self.position(identity, scan, last: last, checkpoint: checkpoint?.2))
+        }
+        return JournalReading(snapshot: snapshot, damage: damage)
+    }
+
+    private static func damage(at line: JournalScan.Line, lineNumber: Int, reason: String, in bytes: [UInt8])
+        -> DamagedJournal
+    {
+        DamagedJournal(
+            offset: line.start, lineNumber: lineNumber, reason: reason, bytes: Array(bytes[Int(line.start)...]))
+    }
+
+    /// The error a damaged journal gives every reader and writer: the bytes are kept in a side file first, when this
+    /// reader may write one.
+    private func refuse(_ damage: DamagedJournal) -> StoreError {
+        var kept = damage.isKept(in: files)
+        if !kept, let logger = damageLogger, !damage.bytes.isEmpty {
+            do {
+                kept = true
+                if try damage.keep(in: files) {
+                    logger.warning(
+                        "Kept the damaged part of a journal in a side file",
+                        metadata: [
+                            "store.file": "\(files.journal)", "store.offset": "\(damage.offset)",
+                            "store.side_file": "\(damage.path(in: files))",
+                        ])
+                }
+            } catch {
+                kept = false
+                logger.error(
+                    "Cannot keep the damaged part of a journal",
+                    metadata: ["store.file": "\(files.journal)", "error": "\(error)"])
+            }
+        }
+        let keptNote = kept ? "; the bytes from there on are kept in \(damage.fileName)" : ""
+        return corrupt(
+            "line \(damage.lineNumber) (byte \(damage.offset)) is damaged: \(damage.reason)\(keptNote)."
+                + " Nothing is written to this workspace until `taskctl workspace repair` moves past it")
     }
 
     private func readCheckpoint() throws(StoreError) -> (WorkspaceState, UInt32, Syscall.FileIdentity)? {
@@ -252,6 +342,12 @@ struct WorkspaceReader {
             path: files.checkpoint,
             detail: "its chain value differs from the journal's at seq \(sequence): they describe different histories")
     }
+}
+
+/// A journal read as far as it can be: the state of its good lines, and the damage that stopped the reading.
+struct JournalReading {
+    var snapshot: WorkspaceSnapshot
+    var damage: DamagedJournal?
 }
 
 extension JournalEntry {

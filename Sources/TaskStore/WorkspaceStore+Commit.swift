@@ -126,7 +126,9 @@ extension WorkspaceStore {
     }
 
     /// The journal, open for appending at the end of its last good line: created (or converted from version 1)
-    /// first when the workspace has none, and cut back when it ends in a torn line.
+    /// first when the workspace has none, and cut back when it ends in a torn line: bytes after the last good line
+    /// with no line break among them (a write cut short, never acknowledged). Bytes after it that hold a line break
+    /// form a complete line, which may be an acknowledged change: that is damage, never cut (`DamagedJournal`).
     private func openJournalForAppend(_ current: WorkspaceSnapshot, files: WorkspaceFiles) throws(StoreError) -> (
         fd: Int32, validEnd: Int64, checkpoint: Syscall.FileIdentity?
     ) {
@@ -143,6 +145,7 @@ extension WorkspaceStore {
         let fd = try Syscall.open(files.journal, O_WRONLY | O_APPEND)
         do {
             if try Syscall.status(of: fd, path: files.journal).size > validEnd {
+                try refuseUnlessTorn(files, after: validEnd)
                 try Syscall.truncate(fd, to: validEnd, path: files.journal)
                 try fault(.afterJournalRotate, path: files.journal)
                 logger.warning("Cut a torn line off a journal", metadata: ["store.file": "\(files.journal)"])
@@ -152,6 +155,21 @@ extension WorkspaceStore {
             throw error
         }
         return (fd, validEnd, position.checkpoint)
+    }
+
+    /// Throws `corrupt` unless the journal's bytes after `validEnd` are a torn tail (`JournalScan`: no line break
+    /// among them, and the beginning of a journal line). The reader that found `validEnd` checked them already; this
+    /// holds the rule at the one place that cuts.
+    private func refuseUnlessTorn(_ files: WorkspaceFiles, after validEnd: Int64) throws(StoreError) {
+        let fd = try Syscall.open(files.journal, O_RDONLY)
+        defer { Syscall.close(fd) }
+        let tail = try Syscall.readToEnd(fd, from: validEnd, path: files.journal)
+        if JournalScan(tail, fileOffset: validEnd).damage != .tornTail(offset: validEnd) {
+            throw .corrupt(
+                path: files.journal,
+                detail: "the bytes after the last good line (from byte \(validEnd)) are not a torn write; they are"
+                    + " not cut off")
+        }
     }
 
     /// Cuts the journal back to `length` after a failed append, so that nothing of the batch, whose callers are

@@ -14,6 +14,8 @@ public final class WorkspaceStore: Sendable {
     public let directory: String
     public let maxWorkspacesPerTenant: Int
     public let options: StoreOptions
+    /// Opened for reading only (the WebSocket sidecar): it writes nothing, not even a damaged journal's side file.
+    let isReadOnly: Bool
     private let workspacesDirectory: String
     let changeLog: ChangeLogWriter
     let cache: WorkspaceCache
@@ -32,6 +34,7 @@ public final class WorkspaceStore: Sendable {
         self.directory = directory
         self.maxWorkspacesPerTenant = maxWorkspacesPerTenant
         self.options = options
+        self.isReadOnly = readOnly
         self.workspacesDirectory = directory + "/workspaces"
         self.changeLog = ChangeLogWriter(directory: directory, limit: options.changeLogLimit)
         self.cache = WorkspaceCache(taskLimit: options.cacheTaskLimit)
@@ -90,7 +93,8 @@ public final class WorkspaceStore: Sendable {
     func snapshot(_ key: WorkspaceKey) throws(StoreError) -> WorkspaceSnapshot {
         try settleCut(key)
         let cached = cache.snapshot(key)
-        let current = try WorkspaceReader(files: files(key)).read(cached: cached)
+        let reader = WorkspaceReader(files: files(key), keepingDamageWith: isReadOnly ? nil : logger)
+        let current = try reader.read(cached: cached)
         if !current.isSameRead(as: cached) { cache.store(current, for: key) }
         return current
     }

@@ -256,7 +256,9 @@ final class WorkspaceHub: @unchecked Sendable {
         topic.timer = nil
         topic.nextChange = nextChange
         if let nextChange {
-            let delay = max(0, nextChange.rawValue - now.rawValue)
+            // Held to a day: `TimeAmount` counts nanoseconds in an Int64, so a moment centuries ahead (a stored time
+            // far in the future) would overflow it; the refresh a day on schedules the rest of the wait.
+            let delay = min(max(0, nextChange.rawValue - now.rawValue), 86_400_000)
             topic.timer = eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(delay)) {
                 guard self.topics[key] === topic, !topic.isLoading else { return }
                 self.refresh(key, topic)

@@ -218,7 +218,8 @@ struct OperationsTaskCtlTests {
         let broken = try await state.taskctl("check")
         #expect(broken.status == 1, "\(broken)")
         #expect(broken.stdout.contains("acme/second") && broken.stdout.contains("journal.log"), "\(broken)")
-        #expect(broken.stdout.contains("truncate -s \(secondLine)"), "\(broken)")
+        #expect(broken.stdout.contains("byte \(secondLine)"), "\(broken)")
+        #expect(broken.stdout.contains("taskctl workspace repair acme second"), "\(broken)")
         #expect(try await state.taskctl("workspace", "show", "acme", "second").status == 65)
         #expect(try Data(contentsOf: URL(fileURLWithPath: journal)) == Data(damaged))
 

@@ -363,7 +363,7 @@ import Testing
         try api.create()
     }
 
-    @Test func aDamagedJournalIs503NamingTheFileAndLogged() throws {
+    @Test func aDamagedJournalIs503NamingNoFileAndIsLoggedWithItsPath() throws {
         let api = try APIHarness()
         try api.create()
         try api.create(workspace: "other")
@@ -376,10 +376,14 @@ import Testing
         ] {
             #expect(response.status == .serviceUnavailable)
             #expect(response.error?.code == "unavailable")
-            #expect(response.error?.message.contains("'journal.log'") == true)
+            #expect(response.error?.message.contains("journal") == false)
             #expect(!response.text.contains(api.directory))
         }
-        #expect(api.recorder.entries.contains { $0.level == .error && $0.metadata["request.id"] == "test-request" })
+        #expect(
+            api.recorder.entries.contains {
+                $0.level == .error && $0.metadata["request.id"] == "test-request"
+                    && "\($0.metadata["error"] ?? "")".contains(journal)
+            })
         #expect(try String(contentsOfFile: journal, encoding: .utf8) == "{\"crc\":")
         // Other workspaces are unaffected.
         #expect(try api.list(workspace: "other").count == 1)

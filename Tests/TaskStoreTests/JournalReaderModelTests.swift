@@ -84,15 +84,19 @@ import Testing
             let index = Int.random(in: 0..<bytes.count, using: &generator)
             bytes[index] ^= UInt8.random(in: 1...255, using: &generator)
             let line = ends.firstIndex { $0 > index }!
-            // A changed line break joins the line with the next into one bad line.
-            let badThrough = index == ends[line] - 1 ? line + 1 : line
-            if line == 0 { return (bytes, .corrupt, index) }
-            let isTail = badThrough >= journal.lines.count - 1
-            return (bytes, isTail ? .state(journal.states[line - 1]) : .corrupt, index)
+            // Any change leaves a complete line that fails its check (a changed line break joins two lines into
+            // one), and that is damage, the last line included; so is a last line whose line break was changed into
+            // another byte, since no write cut short leaves a whole line and one byte more. Only a line break turned
+            // into a zero byte reads as a torn tail, like a line written but for its line break.
+            if line > 0, index == bytes.count - 1, bytes[index] == 0 {
+                return (bytes, .state(journal.states[line - 1]), index)
+            }
+            return (bytes, .corrupt, index)
         case .garbage:
             return (bytes + Array("{\"crc\":\"0".utf8), last, bytes.count)
         case .garbageLine:
-            return (bytes + Array("not a journal line\n".utf8) + Array("{}".utf8), last, bytes.count)
+            // A complete line, even of garbage, may be what is left of an acknowledged change: damage.
+            return (bytes + Array("not a journal line\n".utf8) + Array("{}".utf8), .corrupt, bytes.count)
         }
     }
 

@@ -119,7 +119,28 @@ import Testing
         }
         #expect(path == store.journalPath(key) && detail.contains("line 2"))
         let finding = try #require(store.inspect(key).findings.first)
-        #expect(finding.isProblem && finding.message.contains("truncate -s \(secondLine)"))
+        #expect(finding.isProblem && finding.message.contains("byte \(secondLine)"))
+        #expect(finding.message.contains("taskctl workspace repair acme default"))
+    }
+
+    /// A checkpoint ahead of every line of its journal was read, and a create was appended to that journal after
+    /// lines it does not continue: the acknowledged create made the workspace unreadable to every other process. The
+    /// workspace fuzzer finds it in minutes on the code before the fix (its input is in the seed corpus, as
+    /// Tests/FuzzCorpus/workspace/found-checkpoint-ahead-of-journal).
+    @Test func aCheckpointNewerThanTheWholeJournalIsContinuedByANewJournal() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Fixtures.store(directory)
+        let key = try Fixtures.key()
+        for _ in 0..<3 { try Fixtures.create(in: store, key) }
+        var ahead = try store.read(key)
+        ahead.sequence = 5
+        try Data(WireFormat.checkpointDocument(ahead, chain: 99)).write(
+            to: URL(fileURLWithPath: store.checkpointPath(key)))
+        #expect(try Fixtures.store(directory).read(key) == ahead)
+        #expect(try Fixtures.create(in: try Fixtures.store(directory), key).rawValue == 4)
+        let state = try Fixtures.store(directory).read(key)
+        #expect(state.sequence == 6 && state.tasks.map(\.id.rawValue) == [1, 2, 3, 4])
+        #expect(store.inspect(key).findings.isEmpty)
     }
 
     @Test func aCheckpointThatDisagreesWithItsJournalIsCorrupt() throws {
