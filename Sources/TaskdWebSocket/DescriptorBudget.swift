@@ -52,13 +52,18 @@ struct DescriptorBudget: Equatable, Sendable, CustomStringConvertible {
 
     /// Descriptors open in this process, from /proc/self/fd (less the one reading it).
     static func openDescriptorCount() -> Int {
-        guard let directory = opendir("/proc/self/fd") else { return 0 }
+        max(0, descriptorEntries(in: "/proc/self/fd") - 1)
+    }
+
+    /// The entries of a `/proc/<pid>/fd` directory (0 when it cannot be read).
+    static func descriptorEntries(in path: String) -> Int {
+        guard let directory = opendir(path) else { return 0 }
         defer { closedir(directory) }
         var count = 0
         while let entry = readdir(directory) {
             let isDot = withUnsafeBytes(of: entry.pointee.d_name) { name in name[0] == UInt8(ascii: ".") }
             if !isDot { count += 1 }
         }
-        return max(0, count - 1)
+        return count
     }
 }
