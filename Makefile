@@ -1,6 +1,7 @@
 SWIFT ?= swift
 
-.PHONY: deps build release test lint run run-shards bench bench-ws sanitize fuzz clean version deb deploy-check
+.PHONY: deps build release test test-web lint run run-shards bench bench-ws sanitize fuzz clean version deb \
+	deploy-check deploy-check-clone
 
 deps:
 	scripts/install-deps.sh
@@ -27,13 +28,20 @@ test:
 		--experimental-maximum-parallelization-width 1 --filter '$(ALONE_SUITES)'
 	scripts/test-web.sh
 
-# The code style: swift-format with the root .swift-format.
+# The web tests alone (Chromium, schemathesis, the commands of `make run` and the documents), as `make test` ends.
+test-web:
+	scripts/install-deps.sh test
+	$(SWIFT) build
+	scripts/test-web.sh
+
+# Every language's linter, clean or failing: swift-format (.swift-format), shellcheck (.shellcheckrc), ESLint for web/
+# (.eslintrc.json) and ruff for the Python (ruff.toml); see scripts/lint.sh.
 lint:
-	$(SWIFT) format lint --strict -r Sources Tests
+	SWIFT="$(SWIFT)" scripts/lint.sh
 
 # The README's first command: nginx + taskd-fcgi + taskd-ws on 127.0.0.1:$${TASKD_HTTP_PORT:-8080}, in the foreground.
 run:
-	scripts/run-local.sh
+	scripts/run.sh
 
 # $${TASKD_SHARDS:-2} complete stacks behind a front nginx on 127.0.0.1:$${TASKD_HTTP_PORT:-8080} that routes each key to
 # its shard; see docs/scaling.md.
@@ -42,7 +50,7 @@ run-shards:
 
 # REST benchmark through nginx (wrk), with its ceilings measured in the same run; see BENCHMARKS.md.
 bench:
-	scripts/bench-rest.sh
+	scripts/bench.sh
 
 # WebSocket benchmark: change-to-frame latency at 1/100/1,000 subscribers, memory per idle connection; see BENCHMARKS.md.
 bench-ws:
@@ -72,15 +80,20 @@ version:
 # dist/taskd_<version>_<arch>.deb, built by dpkg-buildpackage from debian/ (static Swift stdlib, no toolchain needed
 # on the server), checked with lintian; see docs/deploying.md. DEB_REBUILD=N builds <version>+bN instead.
 deb:
-	scripts/build-deb.sh
+	scripts/deb.sh
 
 # Installs dist/'s package into a booted Debian 12 container (systemd-nspawn) and checks it end to end: site, key,
 # REST and WebSocket through nginx, an upgrade (to the +b1 rebuild) that keeps the state, purge. Needs root and
 # Debian's mirror; not part of `make test`.
 deploy-check:
-	scripts/build-deb.sh
-	DEB_REBUILD=1 scripts/build-deb.sh
-	scripts/deploy-check-deb.sh
+	scripts/deb.sh
+	DEB_REBUILD=1 scripts/deb.sh
+	scripts/deploy-check.sh
+
+# The same for the path from a clone (`make install` in the container) with the binaries of SWIFT_BIN (default the
+# debug build); needs root and Debian's mirror. See docs/deploying.md.
+deploy-check-clone:
+	scripts/deploy-check-clone.sh
 
 # ---- install / uninstall -------------------------------------------------------------------------------------
 # `make release && sudo make install`. Installs prebuilt binaries (install never builds, so it also works from a

@@ -4,7 +4,7 @@
  * headers taskd sends on GET /tasks and a fixed JSON body of BODY_BYTES bytes. No parameter is looked at and no
  * body is read beyond what libfcgi reads to get the parameters.
  *
- * Usage: fcgi-ceiling SOCKET_PATH THREADS BODY_BYTES   (built by scripts/bench-fcgi.sh with cc -O2 -lfcgi -pthread)
+ * Usage: fcgi-ceiling SOCKET_PATH THREADS BODY_BYTES   (built by scripts/lib/bench-fcgi.sh with cc -O2 -lfcgi -pthread)
  */
 #include <fcgiapp.h>
 #include <pthread.h>

@@ -21,11 +21,18 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+source scripts/lib/process.sh
+source scripts/lib/http.sh
+source scripts/lib/nginx.sh
+source scripts/lib/stack.sh
+source scripts/lib/prefix.sh
+source scripts/lib/venv.sh
 subscribers="${BENCH_SUBSCRIBERS:-1,100,1000}"
 rounds="${BENCH_ROUNDS:-200}"
 idle_connections="${BENCH_IDLE_CONNECTIONS:-10000}"
 clients_through_nginx="${BENCH_CLIENTS_THROUGH_NGINX:-10000}"
 rounds_at_scale="${BENCH_ROUNDS_AT_SCALE:-20}"
+keep="${BENCH_KEEP:-0}"
 
 # 10,000 connections need 10,000 descriptors in the client and in taskd-ws, and nginx two per proxied client (split
 # over its workers; nginx raises its workers' limit itself as far as the hard limit allows).
@@ -36,34 +43,29 @@ if (($(ulimit -n) < idle_connections + 1000 || $(ulimit -n) < clients_through_ng
 fi
 
 scripts/install-deps.sh test # the dashboard row needs Chromium and the web tests' Python packages
-source scripts/web-venv.sh
-web_venv_prepare
-if [[ "${TASKD_SKIP_BUILD:-0}" != 1 ]]; then
-    swift build -c release
-fi
-bin="$(swift build -c release --show-bin-path)"
-nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-python="$(command -v /usr/bin/python3 || command -v python3)"
+venv="$root/.build-venv"
+web_venv_prepare "$venv" "$root/Tests/WebTests/requirements.txt"
+build_release "${TASKD_SKIP_BUILD:-0}"
+bin="$(release_bin_dir)"
+nginx_bin="$(find_nginx)"
+python="$(system_python)"
 
-source scripts/bench-prefix.sh
-bench_prepare_prefix taskd-bench-ws
+prefix="$(make_prefix taskd-bench-ws)"
+port="$(free_port)"
+pids=()
+trap 'stop_processes 50 "${pids[@]}" || true; remove_prefix "$prefix" "$keep"' EXIT
+unlimited_nginx_conf "$root" "$prefix" "$port" >"$prefix/nginx.conf"
 export TASKD_STATE_DIR="$prefix/state" TASKD_KEYS_FILE="$prefix/state/keys.json"
 export TASKD_FCGI_SOCKET="$prefix/fcgi.sock" TASKD_WS_LISTEN="unix:$prefix/ws.sock"
 # One slot: a long task holds it, so every measured task stays queued and no timed transition adds frames.
 export TASKD_SLOTS=1 TASKD_TIME_SCALE=1 TASKD_MAX_WS_CONNECTIONS=100000 TASKD_LOG_LEVEL=warning
 
-# The floor: the minimal fan-out server behind its own nginx, rendered from the same template.
-floor_port="$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-mkdir -p "$prefix/floor/tmp" "$prefix/floor/logs"
-user_directive=""
-if [[ "$(id -u)" == 0 ]]; then user_directive="user root root;"; fi
-scripts/render-nginx.sh \
-    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$prefix/floor" \
-    "ERROR_LOG=$prefix/floor/logs/error.log" "ACCESS_LOG=off" "FCGI_SOCKET=$prefix/floor/none.sock" \
-    "WS_UPSTREAM=unix:$prefix/floor.sock" "RATE_LIMIT=1000000r/s" "RATE_BURST=1000000" \
-    "WS_CONNECTIONS_PER_ADDRESS=65535" "HTTP_PORT=$floor_port" \
-    "OPENAPI_DIR=$root/openapi" "WEB_DIR=$root/web" "LOCATIONS_FILE=$root/nginx/taskd-locations.conf" \
-    >"$prefix/floor/nginx.conf"
+# The floor: the minimal fan-out server behind its own nginx, rendered from the same template (its socket is the
+# floor prefix's ws.sock).
+floor="$prefix/floor"
+floor_port="$(free_port)"
+mkdir -p "$floor/tmp" "$floor/logs"
+unlimited_nginx_conf "$root" "$floor" "$floor_port" >"$floor/nginx.conf"
 
 key="$("$bin/taskctl" key add bench 2>/dev/null | tail -n 1 || true)"
 if [[ -z "$key" || "$key" == *" "* ]]; then
@@ -73,32 +75,36 @@ if [[ -z "$key" || "$key" == *" "* ]]; then
 fi
 
 "$bin/taskd-fcgi" 2>"$prefix/logs/taskd-fcgi.log" &
-pids+=($!)
+pids+=("$!")
 "$bin/taskd-ws" 2>"$prefix/logs/taskd-ws.log" &
 ws_pid=$!
-pids+=($ws_pid)
+pids+=("$ws_pid")
 "$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" 2>"$prefix/logs/nginx.log" &
-pids+=($!)
-"$bin/taskd-ws-bench" floor --socket "$prefix/floor.sock" 2>"$prefix/logs/floor.log" &
+pids+=("$!")
+"$bin/taskd-ws-bench" floor --socket "$floor/ws.sock" 2>"$prefix/logs/floor.log" &
 floor_pid=$!
-pids+=($floor_pid)
-"$nginx_bin" -p "$prefix/floor/" -c "$prefix/floor/nginx.conf" 2>"$prefix/floor/logs/nginx.log" &
-pids+=($!)
+pids+=("$floor_pid")
+"$nginx_bin" -p "$floor/" -c "$floor/nginx.conf" 2>"$floor/logs/nginx.log" &
+pids+=("$!")
 base="http://127.0.0.1:$port"
-ready=0
-for _ in $(seq 100); do
-    if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks?api_key=$key")" == 200 && -S "$prefix/ws.sock" \
-        && -S "$prefix/floor.sock" ]]; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-((ready)) || { echo "taskd did not come up:" >&2; cat "$prefix/logs/"*.log >&2; exit 1; }
+# shellcheck disable=SC2317 # called through wait_until
+stacks_answer() { # stacks_answer BASE KEY PREFIX FLOOR
+    http_status_is 200 "$1/tasks?api_key=$2" && [[ -S "$3/ws.sock" && -S "$4/ws.sock" ]]
+}
+wait_until 100 stacks_answer "$base" "$key" "$prefix" "$floor" || {
+    echo "taskd did not come up:" >&2
+    cat "$prefix/logs/"*.log >&2
+    exit 1
+}
 
 results="$prefix/results.txt"
 : >"$results"
-run() { "$@" | tee -a "$results"; }
+# record RESULTS COMMAND...: runs COMMAND, its output shown and appended to the file RESULTS.
+record() {
+    local results="$1"
+    shift
+    "$@" | tee -a "$results"
+}
 
 echo "# taskd-ws benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# machine: $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
@@ -106,58 +112,60 @@ echo "# the client, nginx, taskd-fcgi and taskd-ws (or the floor server) share t
 # taskd through nginx (what clients get), the floor server through nginx (the least fan-out can cost here), then
 # taskd straight to its socket (what the sidecar itself costs). taskd's POSTs go through nginx to taskd-fcgi; the
 # floor's go to its own socket.
-run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
+record "$results" "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
     --rounds "$rounds" --pid "$ws_pid"
-run "$bin/taskd-ws-bench" latency --server floor --http-port "$floor_port" --api-key "$key" \
-    --subscribers "$subscribers" --rounds "$rounds" --pid "$floor_pid" --trigger-socket "$prefix/floor.sock"
-run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
+record "$results" "$bin/taskd-ws-bench" latency --server floor --http-port "$floor_port" --api-key "$key" \
+    --subscribers "$subscribers" --rounds "$rounds" --pid "$floor_pid" --trigger-socket "$floor/ws.sock"
+record "$results" "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$subscribers" \
     --rounds "$rounds" --pid "$ws_pid" --socket "$prefix/ws.sock" --workspace bench-direct
-run "$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-key "$key" \
+record "$results" "$bin/taskd-ws-bench" idle --socket "$prefix/ws.sock" --pid "$ws_pid" --api-key "$key" \
     --connections "$idle_connections"
 # Every client through nginx as `make run` configures it: the connect fails the run if nginx or taskd-ws refuse one.
 scale_status=0
-run "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" --subscribers "$clients_through_nginx" \
-    --rounds "$rounds_at_scale" --pid "$ws_pid" --workspace bench-scale || scale_status=$?
+record "$results" "$bin/taskd-ws-bench" latency --http-port "$port" --api-key "$key" \
+    --subscribers "$clients_through_nginx" --rounds "$rounds_at_scale" --pid "$ws_pid" --workspace bench-scale || scale_status=$?
 # The dashboard in headless Chromium, on a stack of its own (the stack above is idle by now).
 dashboard_status=0
-run env TASKD_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" Tests/WebTests/full_workspace.py \
-    || dashboard_status=$?
+record "$results" env TASKD_BIN_DIR="$bin" PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" \
+    Tests/WebTests/full_workspace.py || dashboard_status=$?
 
-# field NAME LINE-PATTERN: the value of NAME= on the first result line matching the pattern.
-field() { grep -E "$2" "$results" | head -n 1 | sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
-ms() { sed 's/ms$//' <<<"$1"; }
-us() { sed 's/us$//' <<<"$1"; }
-taskd_p50="$(field p50 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
-taskd_p99="$(field p99 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
-floor_p99="$(field p99 'server=floor via=nginx workspace=bench subscribers=1000 ')"
-taskd_cpu="$(us "$(field server_cpu_per_frame 'server=taskd via=nginx workspace=bench subscribers=1000 ')")"
-floor_cpu="$(us "$(field server_cpu_per_frame 'server=floor via=nginx workspace=bench subscribers=1000 ')")"
-scale_frames="$(field frames 'workspace=bench-scale ')"
-scale_p99="$(field p99 'workspace=bench-scale ')"
-per_connection="$(field per_connection 'idle connections=' | sed 's/B$//')"
-list_shown="$(field list_shown '^dashboard list_shown=' | sed 's/s$//')"
-busy_all="$(field busy '^dashboard view=all ' | sed 's/%$//')"
-busy_queued="$(field busy '^dashboard view=queued ' | sed 's/%$//')"
-verdict() { if "$python" -c "import sys; sys.exit(0 if $1 else 1)"; then echo met; else echo MISSED; fi; }
+# field RESULTS NAME LINE-PATTERN: the value of NAME= on the first line of the file RESULTS matching the pattern;
+# nothing when no line does (BENCH_SUBSCRIBERS without 1000, say: that target's verdict is then MISSED).
+field() { { grep -E "$3" "$1" || true; } | head -n 1 | sed -n "s/.* $2=\([^ ]*\).*/\1/p"; }
+ms() { echo "${1%ms}"; }
+us() { echo "${1%us}"; }
+taskd_p50="$(field "$results" p50 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
+taskd_p99="$(field "$results" p99 'server=taskd via=nginx workspace=bench subscribers=1000 ')"
+floor_p99="$(field "$results" p99 'server=floor via=nginx workspace=bench subscribers=1000 ')"
+taskd_cpu="$(us "$(field "$results" server_cpu_per_frame 'server=taskd via=nginx workspace=bench subscribers=1000 ')")"
+floor_cpu="$(us "$(field "$results" server_cpu_per_frame 'server=floor via=nginx workspace=bench subscribers=1000 ')")"
+scale_frames="$(field "$results" frames 'workspace=bench-scale ')"
+scale_p99="$(field "$results" p99 'workspace=bench-scale ')"
+per_connection="$(field "$results" per_connection 'idle connections=' | sed 's/B$//')"
+list_shown="$(field "$results" list_shown '^dashboard list_shown=' | sed 's/s$//')"
+busy_all="$(field "$results" busy '^dashboard view=all ' | sed 's/%$//')"
+busy_queued="$(field "$results" busy '^dashboard view=queued ' | sed 's/%$//')"
+# verdict PYTHON EXPRESSION: "met" when the Python EXPRESSION holds, else "MISSED".
+verdict() { if "$1" -c "import sys; sys.exit(0 if $2 else 1)"; then echo met; else echo MISSED; fi; }
 
 echo
 echo "| target | value | ceiling or peer (same run) | verdict |"
 echo "| --- | ---: | ---: | --- |"
 echo "| taskd-ws CPU per frame sent, 1,000 subscribers through nginx <= 3 us | ${taskd_cpu:-n/a} us" \
-    "| floor server ${floor_cpu:-n/a} us | $(verdict "${taskd_cpu:-99} <= 3") |"
+    "| floor server ${floor_cpu:-n/a} us | $(verdict "$python" "${taskd_cpu:-99} <= 3") |"
 echo "| p99 through nginx at 1,000 subscribers <= 10 ms | ${taskd_p99:-n/a}" \
     "| floor ${floor_p99:-n/a}; taskd/floor $("$python" -c "print('%.2f' % ($(ms "${taskd_p99:-0ms}") / max($(ms "${floor_p99:-0ms}"), 1e-9)))")x" \
-    "| $(verdict "$(ms "${taskd_p99:-99ms}") <= 10") |"
-echo "| p50 through nginx at 1,000 subscribers <= 2 ms | ${taskd_p50:-n/a} | | $(verdict "$(ms "${taskd_p50:-99ms}") <= 2") |"
+    "| $(verdict "$python" "$(ms "${taskd_p99:-99ms}") <= 10") |"
+echo "| p50 through nginx at 1,000 subscribers <= 2 ms | ${taskd_p50:-n/a} | | $(verdict "$python" "$(ms "${taskd_p50:-99ms}") <= 2") |"
 echo "| $clients_through_nginx clients through nginx (local template), every frame delivered" \
     "| ${scale_frames:-0} frames, p99 ${scale_p99:-n/a} | $((clients_through_nginx * rounds_at_scale)) expected" \
-    "| $(verdict "$scale_status == 0 and ${scale_frames:-0} == $((clients_through_nginx * rounds_at_scale))") |"
-echo "| memory per idle connection <= 10 KiB | ${per_connection:-n/a} B | | $(verdict "${per_connection:-99999} <= 10240") |"
+    "| $(verdict "$python" "$scale_status == 0 and ${scale_frames:-0} == $((clients_through_nginx * rounds_at_scale))") |"
+echo "| memory per idle connection <= 10 KiB | ${per_connection:-n/a} B | | $(verdict "$python" "${per_connection:-99999} <= 10240") |"
 echo "| dashboard, full workspace (10,000 tasks): main thread busy <= 20 % over 10 s | ${busy_all:-n/a} %" \
     "| showing queued only: ${busy_queued:-n/a} % |" \
-    "$(verdict "$dashboard_status == 0 and ${busy_all:-100} <= 20 and ${busy_queued:-100} <= 20") |"
+    "$(verdict "$python" "$dashboard_status == 0 and ${busy_all:-100} <= 20 and ${busy_queued:-100} <= 20") |"
 echo "| dashboard, full workspace: list shown <= 2 s after opening | ${list_shown:-n/a} s | |" \
-    "$(verdict "$dashboard_status == 0 and ${list_shown:-99} <= 2") |"
+    "$(verdict "$python" "$dashboard_status == 0 and ${list_shown:-99} <= 2") |"
 for log in "$prefix/logs/taskd-ws.log" "$prefix/logs/nginx.log"; do
     if [[ -s "$log" ]]; then
         echo "# $(basename "$log"):"

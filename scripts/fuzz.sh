@@ -20,7 +20,7 @@ SWIFT=${SWIFT:-swift}
 SCRATCH=.build-fuzz
 ALL_TARGETS=(journal-line checkpoint workspace change-record keys-file tenant-export)
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=("${ALL_TARGETS[@]}")
+((${#targets[@]} > 0)) || targets=("${ALL_TARGETS[@]}")
 
 for target in "${targets[@]}"; do
     case " ${ALL_TARGETS[*]} " in
@@ -55,7 +55,7 @@ for target in "${targets[@]}"; do
         grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|Done [0-9]+ runs" "$SCRATCH/$target.log" >&2 || true
     fi
 done
-if [ ${#failed[@]} -gt 0 ]; then
+if ((${#failed[@]} > 0)); then
     echo "fuzz: findings in: ${failed[*]}" >&2
     exit 1
 fi

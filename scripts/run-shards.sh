@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run-shards`: TASKD_SHARDS (default 2) complete taskd stacks, each started by scripts/run-local.sh with its own
+# `make run-shards`: TASKD_SHARDS (default 2) complete taskd stacks, each started by scripts/run.sh with its own
 # port, state directory and shard number, behind a front nginx (nginx/front.conf.template) on
 # 127.0.0.1:$TASKD_HTTP_PORT that sends every key to its shard. Ctrl-C or SIGTERM stops everything.
 #
@@ -11,89 +11,90 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+source scripts/lib/process.sh
+source scripts/lib/nginx.sh
+source scripts/lib/stack.sh
 
 port="${TASKD_HTTP_PORT:-8080}"
 shards="${TASKD_SHARDS:-2}"
-if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
-    echo "TASKD_HTTP_PORT must be a port number, got '$port'" >&2
-    exit 2
-fi
+check_port TASKD_HTTP_PORT "$port"
 if ! [[ "$shards" =~ ^[0-9]+$ ]] || ((shards < 1 || shards > 64 || port + shards > 65535)); then
     echo "TASKD_SHARDS must be a number of shards from 1 to 64 (ports $port+1... must exist), got '$shards'" >&2
     exit 2
 fi
 state="${TASKD_STATE_DIR:-$root/var/state-$port}"
 
-source scripts/local-stack.sh
-local_stack_prepare
+scripts/install-deps.sh
+build_release "${TASKD_SKIP_BUILD:-0}"
+bin="${TASKD_BIN_DIR:-$(release_bin_dir)}"
+nginx_bin="$(find_nginx)"
 
 # The front's runtime files, as make run keeps them.
-local_stack_run_directory "$port"
+run="$(run_directory "$root" "$port")"
 mkdir -p "$state/front"
 chmod 700 "$state"
 routes="$state/front/routes.map"
 [[ -e "$routes" ]] || printf '# Moved keys: <key id> <shard>; (taskctl tenant route writes these lines).\n' >"$routes"
 
 pids=()
-# Each stack's run-local.sh stops its own servers on TERM; all get 10 s. nginx stops at once.
-trap 'local_stack_stop 100 "taskd shards stopped."; exit 0' INT TERM
+# Each stack's run.sh stops its own servers on TERM; all get 10 s. nginx stops at once.
+stop() {
+    trap - INT TERM
+    stop_processes 100 "$@" || true
+    echo "taskd shards stopped." >&2
+}
+trap 'stop "${pids[@]}"; exit 0' INT TERM
 
 # The stacks. Each prints its own commands into its log; the front's are printed below.
 for shard in $(seq "$shards"); do
     env -u TASKD_KEYS_FILE TASKD_HTTP_PORT=$((port + shard)) TASKD_STATE_DIR="$state/shard-$shard" \
         TASKD_SHARD="$shard" TASKD_DEMO_TENANT="demo-$shard" TASKD_SKIP_BUILD=1 TASKD_BIN_DIR="$bin" \
         TASKD_RATE_LIMIT=1000000r/s TASKD_RATE_BURST=1000000 TASKD_WS_CONNECTIONS_PER_ADDRESS=65535 \
-        scripts/run-local.sh >"$run/logs/shard-$shard.log" 2>&1 &
-    pids+=($!)
+        scripts/run.sh >"$run/logs/shard-$shard.log" 2>&1 &
+    pids+=("$!")
 done
 
-# A stack is up when run-local.sh has printed its commands (its servers answer through its nginx).
+# A stack is up when run.sh has printed its commands (its servers answer through its nginx); it failed if it exited.
+# shellcheck disable=SC2317 # called through wait_until
+shard_settled() { # shard_settled LOG PID
+    grep -q '^Logs: ' "$1" 2>/dev/null || ! any_alive "$2"
+}
 for shard in $(seq "$shards"); do
     log="$run/logs/shard-$shard.log"
-    for _ in $(seq 1200); do
-        grep -q '^Logs: ' "$log" 2>/dev/null && break
-        if ! kill -0 "${pids[$((shard - 1))]}" 2>/dev/null; then
-            echo "Shard $shard did not start; its output ($log):" >&2
-            tail -n 30 "$log" >&2
-            local_stack_stop 100 "taskd shards stopped."
-            exit 1
-        fi
-        sleep 0.1
-    done
-    if ! grep -q '^Logs: ' "$log"; then
+    wait_until 1200 shard_settled "$log" "${pids[$((shard - 1))]}" || true
+    if grep -q '^Logs: ' "$log" 2>/dev/null; then continue; fi
+    if any_alive "${pids[$((shard - 1))]}"; then
         echo "Shard $shard did not start within 2 minutes ($log)." >&2
-        local_stack_stop 100 "taskd shards stopped."
-        exit 1
+    else
+        echo "Shard $shard did not start; its output ($log):" >&2
+        tail -n 30 "$log" >&2
     fi
+    stop "${pids[@]}"
+    exit 1
 done
 
 {
     for shard in $(seq "$shards"); do
         printf 'upstream taskd_shard_%d {\n    server 127.0.0.1:%d;\n    keepalive 16;\n}\n' "$shard" $((port + shard))
     done
+    # shellcheck disable=SC2016 # nginx's variables
     printf 'map $taskd_shard $taskd_upstream {\n    default taskd_shard_1;\n'
     for shard in $(seq "$shards"); do printf '    %d taskd_shard_%d;\n' "$shard" "$shard"; done
     printf '}\n'
 } >"$run/shards.conf"
 
-user_directive=""
-if [[ "$(id -u)" == 0 ]]; then
-    user_directive="user root root;"
-fi
-scripts/render-nginx.sh --template nginx/front.conf.template \
-    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "PID_FILE=$run/nginx.pid" \
+scripts/tools/render-nginx.sh --template nginx/front.conf.template \
+    "USER_DIRECTIVE=$(nginx_user_directive)" "WORKER_PROCESSES=auto" "PREFIX=$run" "PID_FILE=$run/nginx.pid" \
     "ERROR_LOG=stderr" "ACCESS_LOG=$run/logs/access.log taskd_front" "LISTEN=127.0.0.1:$port" "SERVER_NAME=localhost" \
     "SERVER_DIRECTIVES=" \
     "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" \
     "WS_CONNECTIONS_PER_ADDRESS=${TASKD_WS_CONNECTIONS_PER_ADDRESS:-10000}" "DEFAULT_SHARD=1" \
     "ROUTES_FILE=$routes" "SHARDS_FILE=$run/shards.conf" >"$run/nginx.conf"
 "$nginx_bin" -t -q -p "$run/" -c "$run/nginx.conf" -g 'daemon off;'
-if ! (ulimit -n 24576) 2>/dev/null; then
-    echo "warning: the hard open-files limit is $(ulimit -Hn): the front's workers proxy at most about" \
-        "$(($(ulimit -Hn) / 2)) WebSocket clients each (see make run's warning)." >&2
-fi
+warn_open_files 24576 "the front's workers proxy at most about $(($(ulimit -Hn) / 2)) WebSocket clients each (see \
+make run's warning)."
 "$nginx_bin" -p "$run/" -c "$run/nginx.conf" -g 'daemon off;' &
-pids+=($!)
+pids+=("$!")
 
 base="http://127.0.0.1:$port"
 keys=()
@@ -101,15 +102,17 @@ for shard in $(seq "$shards"); do
     keys+=("$(<"$state/shard-$shard/demo-key")")
 done
 # Ready when the front sends each demo key to its own shard.
-for _ in $(seq 150); do
-    routed=0
-    for shard in $(seq "$shards"); do
-        answer="$(curl -s -o /dev/null -D - "$base/tasks?api_key=${keys[$((shard - 1))]}" || true)"
-        [[ "$answer" == "HTTP/1.1 200"* && "$answer" == *"X-Taskd-Shard: $shard"$'\r'* ]] && routed=$((routed + 1))
+# shellcheck disable=SC2317 # called through wait_until
+shards_routed() { # shards_routed BASE KEY...: whether the front sends the Nth key to shard N
+    local base="$1" shard=0 key answer
+    shift
+    for key in "$@"; do
+        shard=$((shard + 1))
+        answer="$(curl -s -o /dev/null -D - "$base/tasks?api_key=$key" || true)"
+        [[ "$answer" == "HTTP/1.1 200"* && "$answer" == *"X-Taskd-Shard: $shard"$'\r'* ]] || return 1
     done
-    ((routed == shards)) && break
-    sleep 0.1
-done
+}
+wait_until 150 shards_routed "$base" "${keys[@]}" || true
 
 # Every line indented by two spaces below is a command to paste as it is.
 cat <<INFO
@@ -141,5 +144,5 @@ set +e
 wait -n "${pids[@]}"
 status=$?
 echo "A stack or the front exited (status $status); stopping the others." >&2
-local_stack_stop 100 "taskd shards stopped."
+stop "${pids[@]}"
 exit "$status"

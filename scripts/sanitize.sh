@@ -7,12 +7,18 @@
 #     glibc.malloc.check=3, perturbed fresh and freed memory), then SIGTERM: the responder must exit 0 and its log must
 #     hold no heap report.
 #
-# Environment: SANITIZE_ONLY=thread|address|malloc runs one part; SANITIZE_LOAD_SECONDS (default 10) per load run.
+# Environment: SANITIZE_ONLY=thread|address|malloc runs one part; SANITIZE_LOAD_SECONDS (default 10) per load run;
+# BENCH_KEEP=1 keeps the load run's temporary prefix.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+source scripts/lib/process.sh
+source scripts/lib/http.sh
+source scripts/lib/nginx.sh
+source scripts/lib/prefix.sh
 only="${SANITIZE_ONLY:-}"
 seconds="${SANITIZE_LOAD_SECONDS:-10}"
+keep="${BENCH_KEEP:-0}"
 suites='TaskStoreTests|TaskAPITests|TaskdFastCGITests'
 started=$SECONDS
 
@@ -35,24 +41,25 @@ if [[ -z "$only" || "$only" == malloc ]]; then
     swift build --product taskd-fcgi
     swift build --product taskctl
     bin="$(swift build --show-bin-path)"
-    python="$(command -v /usr/bin/python3 || command -v python3)"
-    debug_library="$(ls /lib/*/libc_malloc_debug.so.0 /usr/lib/*/libc_malloc_debug.so.0 2>/dev/null | head -n 1)"
+    nginx_bin="$(find_nginx)"
+    debug_library="$(find /lib/ /usr/lib/ -maxdepth 2 -name libc_malloc_debug.so.0 -print -quit 2>/dev/null)"
     [[ -n "$debug_library" ]] || { echo "libc_malloc_debug.so.0 not found (glibc >= 2.34 ships it)" >&2; exit 1; }
-    source scripts/bench-prefix.sh
-    bench_prepare_prefix taskd-sanitize
+    prefix="$(make_prefix taskd-sanitize)"
+    port="$(free_port)"
+    unlimited_nginx_conf "$root" "$prefix" "$port" >"$prefix/nginx.conf"
+    pids=()
+    trap 'stop_processes 50 "${pids[@]}" || true; remove_prefix "$prefix" "$keep"' EXIT
     export TASKD_STATE_DIR="$prefix/state" TASKD_KEYS_FILE="$prefix/state/keys.json"
     export TASKD_FCGI_SOCKET="$prefix/fcgi.sock" TASKD_TIME_SCALE=1000 TASKD_LOG_LEVEL=warning
     key="$("$bin/taskctl" key add sanitize | tail -n 1)"
     LD_PRELOAD="$debug_library" GLIBC_TUNABLES="glibc.malloc.check=3:glibc.malloc.perturb=165" \
         "$bin/taskd-fcgi" 2>"$prefix/logs/taskd-fcgi.log" &
     fcgi=$!
-    "$(command -v nginx || echo /usr/sbin/nginx)" -p "$prefix/" -c "$prefix/nginx.conf" &
-    pids+=($!)
+    pids+=("$fcgi")
+    "$nginx_bin" -p "$prefix/" -c "$prefix/nginx.conf" &
+    pids+=("$!")
     base="http://127.0.0.1:$port"
-    for _ in $(seq 100); do
-        [[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks?api_key=$key")" == 200 ]] && break
-        sleep 0.1
-    done
+    wait_until 100 http_status_is 200 "$base/tasks?api_key=$key" || true
     cat >"$prefix/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"name":"sanitize","type":"gx.tiny"}'
@@ -63,13 +70,13 @@ LUA
     for workspace in one two; do
         wrk -t2 -c16 -d"${seconds}s" -s "$prefix/post.lua" "$base/tasks?api_key=$key&workspace_id=$workspace" \
             >"$prefix/logs/wrk-post-$workspace.txt" &
-        writers+=($!)
+        writers+=("$!")
     done
     wrk -t2 -c32 -d"${seconds}s" "$base/tasks?api_key=$key&workspace_id=one" >"$prefix/logs/wrk-get.txt"
     wait "${writers[@]}" || true
-    kill -TERM "$fcgi"
+    # The responder must drain and exit 0 on SIGTERM by itself (within 10 s; killed, it would exit 137).
     status=0
-    wait "$fcgi" || status=$?
+    stop_processes 100 "$fcgi" || status=$?
     grep -h "Requests/sec" "$prefix/logs/"wrk-*.txt >&2 || true
     if [[ "$status" != 0 ]] || grep -qiE "malloc|free\\(\\)|corrupt|double free" "$prefix/logs/taskd-fcgi.log"; then
         echo "taskd-fcgi under malloc checking: exit status $status" >&2

@@ -10,15 +10,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from browser import chromium  # noqa: E402
-from stack import ROOT, Stack  # noqa: E402
+from browser import chromium
+from stack import ROOT, Stack
 
 # Where failing tests leave what they saw (browser screenshots, schemathesis reports); kept between runs.
 ARTIFACTS = ROOT / ".build-web"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
+def pytest_runtest_makereport(item):
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report

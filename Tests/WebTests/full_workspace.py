@@ -1,5 +1,5 @@
-"""The dashboard on a full workspace: 10,000 tasks, of which a few start and complete every second, so the stream sends a
-few frames a second, each the whole list (750 KB). test_dashboard_full_workspace.py asserts the targets with
+"""The dashboard on a full workspace: 10,000 tasks, of which a few start and complete every second, so the stream sends
+a few frames a second, each the whole list (750 KB). test_dashboard_full_workspace.py asserts the targets with
 these functions, and `make bench-ws` prints the same figures (this file run as a script).
 
 The workspace is written the way an operator restores one: a tenant export (docs/scaling.md) holding one workspace of
@@ -24,10 +24,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import websocket  # websocket-client, pinned in requirements.txt: the DevTools socket of Tracer
+
 sys.path.insert(0, str(Path(__file__).parent))
 
-from browser import chromium, poll  # noqa: E402
-from stack import Stack  # noqa: E402
+from browser import chromium, poll
+from stack import Stack
 
 TASKS = 10_000
 QUEUED = 2_000  # enough queue for minutes: `SLOTS` tasks finish each second
@@ -66,8 +68,10 @@ while (walker.nextNode()) nodes += 1;
 return nodes;
 """
 
-COUNTS = "return Object.fromEntries(['queued','running','completed','total'].map(s => " \
+COUNTS = (
+    "return Object.fromEntries(['queued','running','completed','total'].map(s => "
     "[s, Number(document.getElementById('count-' + s).textContent.replace(/\\D/g, ''))]))"
+)
 
 
 def export_document(tenant: str, workspace: str, now_ms: int, tasks: int = TASKS, queued: int = QUEUED,
@@ -97,7 +101,7 @@ def fill(stack: Stack, tenant: str = "full", workspace: str = "full", **options)
     path = stack.prefix / "tmp" / "full-workspace.json"
     path.write_text(json.dumps(export_document(tenant, workspace, int(time.time() * 1000), **options)))
     result = subprocess.run([str(stack.bin / "taskctl"), "tenant", "import", str(path)], env=stack.environment,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"taskctl tenant import failed: {result.stdout}{result.stderr}"
     return stack.issue_key(tenant)
 
@@ -139,7 +143,8 @@ def show_status(driver, status: str):
     """Chooses the status filter (`all`, `queued`, ...) as a user does, and waits for its rows."""
     driver.execute_script("document.querySelector(`input[name='status'][value='${arguments[0]}']`).click()", status)
     poll(driver, f"the {status} rows", "const rows = [...document.querySelectorAll('#task-rows tr[data-id]')];"
-         "return rows.length > 0 && (arguments[0] === 'all' || rows.every((row) => row.dataset.status === arguments[0]))",
+         "return rows.length > 0"
+         " && (arguments[0] === 'all' || rows.every((row) => row.dataset.status === arguments[0]))",
          status)
 
 
@@ -174,12 +179,10 @@ def watch(driver, seconds: float = 10, during=None) -> Window:
 class Tracer:
     """A DevTools trace of the page's renderer, taken over the browser's own DevTools socket (beside chromedriver's)."""
 
-    CATEGORIES = ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute", "blink",
-                  "blink.user_timing", "disabled-by-default-v8.gc", "toplevel"]
+    CATEGORIES = ("devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.execute", "blink",
+                  "blink.user_timing", "disabled-by-default-v8.gc", "toplevel")
 
     def __init__(self, driver, path: Path):
-        import websocket  # websocket-client, pinned in requirements.txt
-
         address = driver.capabilities["goog:chromeOptions"]["debuggerAddress"]
         with urllib.request.urlopen(f"http://{address}/json/version", timeout=5) as answer:
             endpoint = json.load(answer)["webSocketDebuggerUrl"]
@@ -189,7 +192,7 @@ class Tracer:
         self.next_id = 0
         self.events: list[dict] = []
         self.profile: dict = {}
-        self.send("Tracing.start", {"traceConfig": {"includedCategories": self.CATEGORIES},
+        self.send("Tracing.start", {"traceConfig": {"includedCategories": list(self.CATEGORIES)},
                                     "transferMode": "ReportEvents"})
         # The page's JavaScript, sampled every 100 µs: which functions (JSON.parse among them) the scripting time is.
         driver.execute_cdp_cmd("Profiler.enable", {})
@@ -218,7 +221,7 @@ def summarise_profile(profile: dict, seconds: float) -> list[str]:
     """Self time of the page's JavaScript functions (ms per second), from a V8 CPU profile."""
     nodes = {node["id"]: node for node in profile["nodes"]}
     self_time: dict[str, float] = defaultdict(float)
-    for node_id, delta in zip(profile["samples"], profile["timeDeltas"]):
+    for node_id, delta in zip(profile["samples"], profile["timeDeltas"], strict=True):
         frame = nodes[node_id]["callFrame"]
         where = f" ({Path(frame['url']).name}:{frame['lineNumber'] + 1})" if frame["url"] else ""
         self_time[(frame["functionName"] or "(anonymous)") + where] += delta
@@ -281,7 +284,7 @@ def main() -> int:
             for view in ["all", "queued"]:
                 show_status(driver, view)
                 path = arguments.trace.with_name(f"{arguments.trace.stem}-{view}.json") if arguments.trace else None
-                window = watch(driver, arguments.seconds, (lambda d: Tracer(d, path)) if path else None)
+                window = watch(driver, arguments.seconds, (lambda d, path=path: Tracer(d, path)) if path else None)
                 print(f"dashboard {window.line()}")
                 if path:
                     events = json.loads(path.read_text())["traceEvents"]

@@ -5,6 +5,7 @@ the command runs exactly as written)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -85,10 +86,8 @@ def expect(example: Example, comment: str):
         example.expected_status = int(match.group(1))
         rest = match.group(2)
     if rest.startswith("{"):
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             example.expected_json = json.JSONDecoder().raw_decode(rest)[0]
-        except json.JSONDecodeError:
-            pass
     elif re.match(r"[A-Z][A-Za-z-]+: \S", rest):
         example.expected_text = rest.split(";")[0].strip()
 
@@ -213,6 +212,6 @@ def stop_group(process: subprocess.Popen):
             return
         try:
             process.wait(timeout=grace)
-            return
         except subprocess.TimeoutExpired:
             continue
+        return

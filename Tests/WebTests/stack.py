@@ -78,7 +78,7 @@ class Child:
     def __init__(self, name: str, arguments: list[str], environment: dict[str, str], log_directory: Path):
         self.name = name
         self.log = log_directory / f"{name}.log"
-        with open(self.log, "ab") as output:
+        with self.log.open("ab") as output:
             self.process = subprocess.Popen(
                 arguments, env=environment, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
             )
@@ -192,7 +192,8 @@ class Stack:
             "LOCATIONS_FILE": str(ROOT / "nginx" / "taskd-locations.conf"),
         }
         rendered = subprocess.run(
-            [str(ROOT / "scripts" / "render-nginx.sh"), *[f"{name}={value}" for name, value in values.items()]],
+            [str(ROOT / "scripts" / "tools" / "render-nginx.sh"),
+             *[f"{name}={value}" for name, value in values.items()]],
             check=True,
             capture_output=True,
             text=True,
@@ -240,7 +241,7 @@ class Stack:
         assert answer.status == 200, answer
         return answer.json()["tasks"]
 
-    def create(self, key: str, workspace: str, name: str = "task", type: str = "gx.tiny") -> dict:
-        answer = self.request("POST", self.target("/tasks", key, workspace), {"name": name, "type": type})
+    def create(self, key: str, workspace: str, name: str = "task", task_type: str = "gx.tiny") -> dict:
+        answer = self.request("POST", self.target("/tasks", key, workspace), {"name": name, "type": task_type})
         assert answer.status == 201, answer
         return answer.json()["task"]

@@ -48,7 +48,7 @@ def test_document_has_the_structure_asyncapi_3_requires(document):
         for message in operation.get("messages", []):
             assert message["$ref"].startswith(channel_ref + "/messages/"), (name, message)
     # Every message payload is a valid schema, and every example fits it.
-    for name, message in document["components"]["messages"].items():
+    for message in document["components"]["messages"].values():
         Draft7Validator.check_schema(resolve(document, message["payload"]))
         for example in message.get("examples", []):
             payload_validator(document).validate(example["payload"])
@@ -87,7 +87,7 @@ def test_real_frames_and_close_codes_match_the_document(make_stack, document):
     with connect(url, open_timeout=5) as socket:
         frames.append(json.loads(socket.recv(timeout=5)))
         for index in range(4):
-            stack.create(key, workspace, f"frame {index} \u00e9\u6f22\"\\", ["gx.tiny", "gx.micro"][index % 2])
+            stack.create(key, workspace, f'frame {index} \u00e9\u6f22"\\', ["gx.tiny", "gx.micro"][index % 2])
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             frames.append(json.loads(socket.recv(timeout=5)))
@@ -100,9 +100,9 @@ def test_real_frames_and_close_codes_match_the_document(make_stack, document):
         # A client frame over 4 KiB ends the stream with a documented code (1009).
         socket.send("x" * 5000)
         with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                socket.recv(timeout=5)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code in documented_codes
+            receive_until_closed(socket)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code in documented_codes
 
     assert len(frames) >= 6, frames
     for frame in frames:
@@ -120,10 +120,16 @@ def test_real_frames_and_close_codes_match_the_document(make_stack, document):
         socket.recv(timeout=5)
         stack.stop_websocket()
         with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                socket.recv(timeout=5)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+            receive_until_closed(socket)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1001
         assert 1001 in documented_codes
+
+
+def receive_until_closed(socket):
+    """Reads frames until the server closes the stream (ConnectionClosed), each within 5 s."""
+    while True:
+        socket.recv(timeout=5)
 
 
 def test_refused_handshake_is_the_documented_json_error(make_stack):
@@ -143,7 +149,8 @@ def test_pings_are_as_documented(make_stack, document):
     key = stack.issue_key("pings")
     with raw_websocket(stack.port, stack.target("/ws/tasks", key, "pings")) as connection:
         opcode, payload = read_frame(connection, timeout=5)
-        assert opcode == 0x1 and json.loads(payload) == []
+        assert opcode == 0x1
+        assert json.loads(payload) == []
         opcode, _ = read_frame(connection, timeout=5)
         assert opcode == 0x9, "a ping after one silent interval"
         # Not answering: the connection ends within another interval or so, with no close frame first.

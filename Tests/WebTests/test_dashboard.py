@@ -11,10 +11,10 @@ import time
 import urllib.request
 
 from browser import console_errors, poll
-from stack import free_port
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
+from stack import free_port
 
 # Records every status each row shows, in order, as the page draws it.
 RECORDER = """
@@ -43,14 +43,14 @@ def open_dashboard(driver, base: str, key: str, workspace: str):
     poll(driver, "the first frame", "return document.getElementById('last-frame').textContent !== 'never'")
 
 
-def create_through_page(driver, name: str, type: str) -> int:
+def create_through_page(driver, name: str, task_type: str) -> int:
     driver.execute_script("document.getElementById('notice').textContent = ''")  # so that only the new one counts
     field = driver.find_element(By.ID, "task-name")
     field.clear()
-    Select(driver.find_element(By.ID, "task-type")).select_by_value(type)
+    Select(driver.find_element(By.ID, "task-type")).select_by_value(task_type)
     field.send_keys(name, Keys.ENTER)  # the keyboard submits the form
     notice = poll(driver, f"the page to confirm {name!r}", "const t = arguments[0]; const n = "
-                  "document.getElementById('notice').textContent; return n.includes(t) && n", f"({type})")
+                  "document.getElementById('notice').textContent; return n.includes(t) && n", f"({task_type})")
     return int(re.search(r"Task (\d+) created", notice).group(1))
 
 
@@ -134,10 +134,13 @@ def test_dashboard_shows_and_changes_a_workspace_live(make_stack, browser, artif
     # The page counts a name's characters as the API does (Unicode code points): 200 emoji, 400 UTF-16 units, make a
     # valid name; 257 letters are refused by the page itself, and nothing is sent.
     emoji = "\U0001F680" * 200
-    set_name = "const f = document.getElementById('task-name'); f.value = arguments[0]; f.dispatchEvent(new Event('input'))"
+    set_name = (
+        "const f = document.getElementById('task-name'); f.value = arguments[0]; f.dispatchEvent(new Event('input'))"
+    )
     driver.execute_script(set_name, emoji)
     driver.execute_script("document.getElementById('create-form').requestSubmit()")
-    poll(driver, "the page to clear the name after the create", "return document.getElementById('task-name').value === ''")
+    poll(driver, "the page to clear the name after the create",
+         "return document.getElementById('task-name').value === ''")
     assert emoji in [task["name"] for task in stack.tasks(key, workspace)]
     count = len(stack.tasks(key, workspace))
     driver.execute_script(set_name, "a" * 257)
@@ -161,7 +164,8 @@ def test_dashboard_explains_a_refused_key_and_stops_retrying(make_stack, browser
     driver.get(f"{stack.base}/#api_key=not-a-key&workspace_id=default")
     poll(driver, "the page to give up", f"return {STATE} === 'failed'")
     text = driver.execute_script(TEXT, "error-text")
-    assert text.startswith("Cannot watch the workspace: ") and text.endswith("(401 unauthorized)"), text
+    assert text.startswith("Cannot watch the workspace: "), text
+    assert text.endswith("(401 unauthorized)"), text
 
 
 def test_dashboard_is_usable_by_keyboard_at_phone_width_with_readable_contrast(make_stack, browser, artifacts):
@@ -262,7 +266,8 @@ def test_reference_client_backs_off_with_jitter_and_reads_errors(make_stack, bro
     )
     ceilings = [500, 1000, 2000, 4000, 30000, 30000, 30000]  # 0.5 s × 2^n, capped at 30 s
     assert result["low"] == [ceiling / 2 for ceiling in ceilings]
-    assert all(ceiling * 0.999 < high <= ceiling for high, ceiling in zip(result["high"], ceilings)), result["high"]
+    highs = zip(result["high"], ceilings, strict=True)
+    assert all(ceiling * 0.999 < high <= ceiling for high, ceiling in highs), result["high"]
     assert result["fragment"] == {"apiKey": "tk_a+b", "workspaceID": "demo"}
     assert result["json"] == "Task 3 is running. (409 conflict)"
     assert result["html"] == "The server answered 502: <html><body>Bad gateway</body></html>"

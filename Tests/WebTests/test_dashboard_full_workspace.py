@@ -72,7 +72,8 @@ def test_full_workspace_rows_follow_the_scroll_and_the_status_filter(make_stack,
     driver.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
     poll(driver, "the last task's row", f"return !!document.querySelector(\"tr[data-id='{TASKS}']\")")
     last = driver.execute_script(DRAWN)[-1]
-    assert last["id"] == TASKS and last["index"] == TASKS + 1
+    assert last["id"] == TASKS
+    assert last["index"] == TASKS + 1
     assert last["top"] + last["height"] <= driver.execute_script("return innerHeight") + 1
 
     # The filter: the count chips are radio buttons. Running: only running tasks, as many rows as the count says.
@@ -96,7 +97,8 @@ def test_full_workspace_rows_follow_the_scroll_and_the_status_filter(make_stack,
     driver.switch_to.active_element.send_keys(Keys.ARROW_LEFT, Keys.ARROW_LEFT)
     assert driver.switch_to.active_element.get_attribute("value") == "queued"
     head = poll(driver, "queued rows", "const rows = [...document.querySelectorAll('#task-rows tr[data-id]')];"
-                "return rows.length && rows.every((row) => row.dataset.status === 'queued') && Number(rows[0].dataset.id)")
+                "return rows.length && rows.every((row) => row.dataset.status === 'queued')"
+                " && Number(rows[0].dataset.id)")
     assert head > TASKS - QUEUED
 
     # While the queue moves, the queued view follows: its head is the oldest task still queued, its rows are
@@ -166,7 +168,8 @@ def test_full_workspace_rows_keep_their_places_at_phone_width(make_stack, browse
         "window.scrollTo(0, body.getBoundingClientRect().top + scrollY + 7499 * arguments[0])", height)
     poll(driver, "task 7,500's row", "return !!document.querySelector(\"tr[data-id='7500']\")")
     row = next(row for row in driver.execute_script(DRAWN) if row["id"] == 7500)
-    assert abs(row["top"]) < 1 and row["index"] == 7501, row
+    assert abs(row["top"]) < 1, row
+    assert row["index"] == 7501, row
     assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
 
 

@@ -96,7 +96,8 @@ def test_make_run_prints_a_dashboard_link_with_the_demo_key(make_run):
     fragment = urllib.parse.parse_qs(url.fragment)
     assert fragment == {"api_key": [make_run.key], "workspace_id": ["demo"]}
     with urllib.request.urlopen(make_run.dashboard, timeout=5) as page:
-        assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+        assert page.status == 200
+        assert page.headers["Content-Type"].startswith("text/html")
         assert b'<script type="module" src="/dashboard.js">' in page.read()
 
 

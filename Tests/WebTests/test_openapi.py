@@ -38,7 +38,8 @@ def test_schemathesis_finds_no_failure(make_stack, artifacts):
         "--report", "junit,har",
         "--report-dir", str(artifacts),
     ]
-    result = subprocess.run(command, cwd=artifacts, env=environment, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(command, cwd=artifacts, env=environment, capture_output=True, text=True, timeout=900,
+                            check=False)
     output = result.stdout + result.stderr
     (artifacts / "schemathesis.txt").write_text(output)
     assert result.returncode == 0, f"schemathesis failed (report in {artifacts}):\n{output[-12000:]}"
@@ -46,7 +47,8 @@ def test_schemathesis_finds_no_failure(make_stack, artifacts):
     for phase in ["Examples", "Coverage", "Fuzzing", "Stateful"]:
         assert re.search(rf"✅\s+{phase} \(in ", output), (phase, output[-4000:])
     scenarios = re.search(r"Scenarios:\s+(\d+)", output)
-    assert scenarios and int(scenarios.group(1)) >= 10, output[-4000:]
+    assert scenarios, output[-4000:]
+    assert int(scenarios.group(1)) >= 10, output[-4000:]
     assert "Warnings:" not in output, output[-4000:]
 
 

@@ -91,14 +91,15 @@ def test_each_demo_key_reaches_its_own_shard_through_the_front(run_shards):
     assert sorted(keys) == list(range(1, SHARDS + 1)), text
     for shard, key in keys.items():
         status, headers, body = get(f"http://127.0.0.1:{port}/tasks?api_key={key}&workspace_id=demo")
-        assert status == 200 and headers["X-Taskd-Shard"] == str(shard), headers
+        assert status == 200, headers
+        assert headers["X-Taskd-Shard"] == str(shard), headers
         assert isinstance(json.loads(body)["tasks"], list)
         # Each shard's state directory is its own, under the front's.
         assert (ROOT / f"var/state-{port}/shard-{shard}/keys.json").exists()
 
 
 def test_every_command_make_run_shards_prints_works(run_shards):
-    port, text, _ = run_shards
+    _, text, _ = run_shards
     commands = [line[2:] for line in text.splitlines() if line.startswith("  ") and not line.startswith("   ")]
     assert len(commands) >= 4, text
     session = Session(ROOT, {key: value for key, value in os.environ.items() if not key.startswith("TASKD_")})
@@ -114,7 +115,8 @@ def test_every_command_make_run_shards_prints_works(run_shards):
             if "-X POST" in command:
                 assert json.loads(output)["task"]["status"] == "queued", output
         status, output = session.run("taskctl key list")
-        assert status == 0 and " demo-1 " in output, output
+        assert status == 0, output
+        assert " demo-1 " in output, output
     finally:
         session.close()
 

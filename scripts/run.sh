@@ -10,20 +10,23 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+source scripts/lib/process.sh
+source scripts/lib/http.sh
+source scripts/lib/nginx.sh
+source scripts/lib/stack.sh
 
 port="${TASKD_HTTP_PORT:-8080}"
-if ! [[ "$port" =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
-    echo "TASKD_HTTP_PORT must be a port number, got '$port'" >&2
-    exit 2
-fi
+check_port TASKD_HTTP_PORT "$port"
 export TASKD_STATE_DIR="${TASKD_STATE_DIR:-$root/var/state-$port}"
 export TASKD_KEYS_FILE="${TASKD_KEYS_FILE:-$TASKD_STATE_DIR/keys.json}"
 
-source scripts/local-stack.sh
-local_stack_prepare
+scripts/install-deps.sh
+build_release "${TASKD_SKIP_BUILD:-0}"
+bin="${TASKD_BIN_DIR:-$(release_bin_dir)}"
+nginx_bin="$(find_nginx)"
 
 # Runtime files (nginx prefix, sockets, logs) per port.
-local_stack_run_directory "$port"
+run="$(run_directory "$root" "$port")"
 mkdir -p "$TASKD_STATE_DIR"
 chmod 700 "$TASKD_STATE_DIR"
 export TASKD_FCGI_SOCKET="$run/fcgi.sock"
@@ -38,12 +41,8 @@ if [[ ! -s "$demo_key_file" ]]; then
 fi
 demo_key="$(<"$demo_key_file")"
 
-user_directive=""
-if [[ "$(id -u)" == 0 ]]; then
-    user_directive="user root root;"
-fi
-scripts/render-nginx.sh \
-    "USER_DIRECTIVE=$user_directive" "WORKER_PROCESSES=auto" "PREFIX=$run" "ERROR_LOG=stderr" \
+scripts/tools/render-nginx.sh \
+    "USER_DIRECTIVE=$(nginx_user_directive)" "WORKER_PROCESSES=auto" "PREFIX=$run" "ERROR_LOG=stderr" \
     "ACCESS_LOG=$run/logs/access.log taskd" "FCGI_SOCKET=$run/fcgi.sock" "WS_UPSTREAM=unix:$run/ws.sock" \
     "RATE_LIMIT=${TASKD_RATE_LIMIT:-1000r/s}" "RATE_BURST=${TASKD_RATE_BURST:-2000}" \
     "WS_CONNECTIONS_PER_ADDRESS=${TASKD_WS_CONNECTIONS_PER_ADDRESS:-10000}" "HTTP_PORT=$port" \
@@ -54,15 +53,18 @@ scripts/render-nginx.sh \
 # 10,000 WebSocket clients need 20,000 nginx connections in a worker (nginx/local.conf.template) and 10,000 sockets in
 # taskd-ws; both raise their open-files limit, but only as far as the hard limit lets them.
 nginx_files="$(sed -n 's/^worker_rlimit_nofile \([0-9]*\);/\1/p' nginx/local.conf.template)"
-if ! (ulimit -n "$nginx_files") 2>/dev/null; then
-    echo "warning: the hard open-files limit is $(ulimit -Hn): nginx cannot raise its workers' to $nginx_files," \
-        "so each worker proxies at most about $(($(ulimit -Hn) / 2)) WebSocket clients (10,000 on one worker need" \
-        "$nginx_files). Raise it (ulimit -Hn, or LimitNOFILE= / limits.conf) for more." >&2
-fi
+warn_open_files "$nginx_files" "nginx cannot raise its workers' to $nginx_files, so each worker proxies at most about \
+$(($(ulimit -Hn) / 2)) WebSocket clients (10,000 on one worker need $nginx_files). Raise it (ulimit -Hn, or \
+LimitNOFILE= / limits.conf) for more."
 
 pids=()
 # Each server drains and exits; it gets 5 s, then is made sure of.
-trap 'local_stack_stop 50 "taskd stopped."; exit 0' INT TERM
+stop() {
+    trap - INT TERM
+    stop_processes 50 "$@" || true
+    echo "taskd stopped." >&2
+}
+trap 'stop "${pids[@]}"; exit 0' INT TERM
 
 "$bin/taskd-fcgi" &
 pids+=($!)
@@ -73,13 +75,11 @@ pids+=($!)
 
 base="http://127.0.0.1:$port"
 # The commands below are printed once they work: both servers listen, and nginx reaches them (401: no key given).
-for _ in $(seq 150); do
-    [[ -S "$run/fcgi.sock" && -S "$run/ws.sock" ]] || { sleep 0.1; continue; }
-    rest="$(curl -s -o /dev/null -w '%{http_code}' "$base/tasks" || true)"
-    stream="$(curl -s -o /dev/null -w '%{http_code}' "$base/ws/tasks" || true)"
-    [[ "$rest" == 401 && "$stream" == 401 ]] && break
-    sleep 0.1
-done
+# shellcheck disable=SC2317 # called through wait_until
+stack_answers() { # stack_answers RUN_DIRECTORY BASE
+    [[ -S "$1/fcgi.sock" && -S "$1/ws.sock" ]] && http_status_is 401 "$2/tasks" && http_status_is 401 "$2/ws/tasks"
+}
+wait_until 150 stack_answers "$run" "$base" || true
 
 # Every line indented by two spaces below is a command to paste as it is (Tests/WebTests/test_first_run.py runs
 # each one against this stack); keep it so.
@@ -120,5 +120,5 @@ set +e
 wait -n "${pids[@]}"
 status=$?
 echo "A taskd process exited (status $status); stopping the others." >&2
-local_stack_stop 50 "taskd stopped."
+stop "${pids[@]}"
 exit "$status"

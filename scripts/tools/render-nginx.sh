@@ -3,7 +3,7 @@
 # Usage: render-nginx.sh [--template FILE] NAME=VALUE ...
 # Every {{NAME}} in the template must get a value; the integration-test harness renders the same templates.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
 template="$root/nginx/local.conf.template"
 if [[ "${1:-}" == --template ]]; then
     template="$2"

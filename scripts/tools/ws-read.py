@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Opens a WebSocket (RFC 6455) and prints the payload of the first text frame the server sends, then closes.
 
-    scripts/ws-read.py HOST PORT PATH [HOST_HEADER]
+    scripts/tools/ws-read.py HOST PORT PATH [HOST_HEADER]
 
 Used by `make deploy-check`, which runs it in a container's network namespace, where no WebSocket client is
 installed: the standard library is enough for one unmasked server frame. Exits 1 if the upgrade is refused or no text
